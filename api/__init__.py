@@ -1,0 +1,1 @@
+"""The demo domain: ``Foo`` objects shared between users, served over REST and kept live."""

@@ -1,0 +1,43 @@
+"""``manage.py seed_demo``: create demo users (with API tokens) and a few shared Foos.
+
+Idempotent: running it again resets the demo passwords and leaves existing
+data in place. Prints the credentials so a person can log in straight away.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from api.models import Foo
+
+DEMO_USERS = [
+    # username, password, is_staff
+    ("alice", "alice-demo", False),
+    ("bob", "bob-demo", False),
+    ("admin", "admin-demo", True),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users alice, bob and admin, their API tokens, and a few Foos."
+
+    def handle(self, *args: object, **options: object) -> None:
+        User = get_user_model()
+        users = {}
+        for username, password, is_staff in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = user.is_superuser = is_staff
+            user.set_password(password)
+            user.save()
+            token, _ = Token.objects.get_or_create(user=user)
+            users[username] = user
+            self.stdout.write(f"user {username:<6} password {password:<11} token {token.key}")
+        alice, bob = users["alice"], users["bob"]
+        if not Foo.objects.filter(owner=alice).exists():
+            shared = Foo.objects.create(owner=alice, name="Shared with bob", bar="edit me in two tabs")
+            shared.members.add(bob)
+            Foo.objects.create(owner=alice, name="Alice's private foo", bar="only alice sees this")
+            Foo.objects.create(owner=bob, name="Bob's foo", bar="bob owns this")
+        self.stdout.write(self.style.SUCCESS("Demo data ready: log in at http://127.0.0.1:8000/api-auth/login/"))

@@ -1,0 +1,1 @@
+"""Django project: settings, ASGI entry point and URL configuration."""

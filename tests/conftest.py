@@ -1,0 +1,89 @@
+"""Shared fixtures: users, authenticated API clients, and gates for tests that need real services.
+
+Tests marked ``postgres`` or ``redis`` run against the services named by
+``DATABASE_URL`` / ``REDIS_URL``. Outside CI a missing service skips them with
+the variable to set; under ``CI=true`` it fails them, so CI can never pass by
+skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from rest_framework.test import APIClient
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        _unavailable("this test needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test")
+    if request.node.get_closest_marker("redis"):
+        if not settings.REDIS_URL:
+            _unavailable("this test needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+        except redis.RedisError as exc:
+            pytest.fail(f"REDIS_URL={settings.REDIS_URL} is set but Redis does not answer: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., AbstractUser]:
+    def make(username: str, *, is_staff: bool = False, password: str = "pw-for-tests") -> AbstractUser:
+        return get_user_model().objects.create_user(username=username, password=password, is_staff=is_staff)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_user("bob")
+
+
+@pytest.fixture
+def carol(make_user: Callable[..., AbstractUser]) -> AbstractUser:
+    """A stranger: neither owner nor member of anything by default."""
+    return make_user("carol")
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[[AbstractUser | None], APIClient]:
+    """An API client authenticated as the given user (``None`` for anonymous)."""
+
+    def make(user: AbstractUser | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

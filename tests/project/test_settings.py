@@ -1,0 +1,61 @@
+"""Settings come from the environment, and production misconfiguration fails at start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_django(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_start_in_debug():
+    """With nothing set the project starts on its embedded development defaults."""
+    result = start_django()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_debug_off_with_default_secret_fails_loudly():
+    """DEBUG=0 without a SECRET_KEY refuses to start and says what to set."""
+    result = start_django(DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_debug_off_with_wildcard_hosts_fails_loudly():
+    """DEBUG=0 with ALLOWED_HOSTS=* refuses to start and says what to set."""
+    result = start_django(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="*")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_debug_off_with_real_settings_starts():
+    """A complete production configuration starts."""
+    result = start_django(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("HASHIDS_MIN_LENGTH", "eight")])
+def test_unparseable_values_fail_with_the_variable_name(name, value):
+    """A typo in a variable is an error naming it, not a silent default."""
+    result = start_django(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr

@@ -1,0 +1,24 @@
+"""The OpenAPI schema, its docs UI and the browsable API login are served."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_lists_each_route_once(client):
+    """/api/schema/ documents the Foo routes in their trailing-slash form only."""
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/foo/" in paths
+    assert "/api/foo/{id}/" in paths
+    assert "/api/foo" not in paths
+    assert "/api/foo/{id}" not in paths
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/", "/api-auth/login/"])
+def test_human_pages_render(client, url):
+    """The docs UIs and the login page render for a visitor."""
+    assert client.get(url).status_code == 200
