@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from api.models import Foo
-from realtime.fields import HashidField
+from realtime.fields import HashidField, StreamPositionField
 
 
 class FooSerializer(serializers.ModelSerializer):
@@ -19,10 +19,11 @@ class FooSerializer(serializers.ModelSerializer):
         queryset=get_user_model().objects.filter(is_active=True),
         help_text="Usernames of the users this Foo is shared with.",
     )
+    stream = StreamPositionField(help_text="Subscribe with since=seq and epoch to continue from this state.")
 
     class Meta:
         model = Foo
-        fields = ["id", "name", "bar", "owner", "members", "created_at", "updated_at"]
+        fields = ["id", "name", "bar", "owner", "members", "created_at", "updated_at", "stream"]
         read_only_fields = ["created_at", "updated_at"]
 
 

@@ -10,9 +10,10 @@ from rest_framework.permissions import IsAuthenticated
 from api.models import Foo
 from api.serializers import FooSerializer, MeSerializer
 from api.visibility import IsOwnerOrStaffOrReadOnly, foos_visible_to
+from realtime.viewsets import LiveViewSetMixin
 
 
-class FooViewSet(viewsets.ModelViewSet):
+class FooViewSet(LiveViewSetMixin, viewsets.ModelViewSet):
     """Foos you own or that are shared with you; only the owner (or staff) may change one."""
 
     serializer_class = FooSerializer

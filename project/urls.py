@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("api.urls")),
+    path("api/", include("realtime.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", RedirectView.as_view(url="/api/", permanent=False)),
 ]

@@ -1,4 +1,4 @@
-"""App configuration for ``realtime``."""
+"""App configuration for ``realtime``: validates settings and connects user rechecks at start-up."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,10 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
     verbose_name = "Realtime"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from realtime.conf import realtime_settings
+        from realtime.tracking import connect_user_rechecks
+
+        realtime_settings.validate()
+        connect_user_rechecks()

@@ -42,3 +42,36 @@ class HashidRelatedField(serializers.PrimaryKeyRelatedField):
 
     def to_representation(self, value: Any) -> str:
         return encode_id(value.pk)
+
+
+class StreamPositionField(serializers.Field):
+    """Read-only ``{"name", "seq", "epoch"}`` of the object's stream, as of the representation.
+
+    A client that loads an object over REST subscribes with ``since=seq`` and
+    ``epoch`` from here. The value comes from the ``realtime_seq`` /
+    ``realtime_epoch`` annotations of ``LiveViewSetMixin`` (one statement with
+    the object) or, after a write, from the stream row inside the same
+    transaction. Event payloads (no request in the context) leave it out:
+    their ``meta`` carries the position.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> dict[str, Any]:
+        from realtime.models import Stream
+        from realtime.registry import registry
+
+        if "request" not in self.context:
+            raise serializers.SkipField()
+        stream = registry.stream_for(instance)
+        if hasattr(instance, "realtime_seq"):
+            seq, epoch = instance.realtime_seq, instance.realtime_epoch
+        else:
+            seq, epoch = Stream.objects.filter(name=stream.name).values_list("seq", "epoch").first() or (0, None)
+        return {"name": stream.name, "seq": seq or 0, "epoch": epoch}
+
+    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
+        return value

@@ -1,6 +1,9 @@
 """WebSocket routes of the realtime app, mounted by ``project.asgi``."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-# The subscription consumer at ws/notifications/ is added with the realtime core.
-websocket_urlpatterns: list[URLPattern] = []
+from realtime.consumers import SubscriptionConsumer
+
+websocket_urlpatterns = [
+    path("ws/notifications/", SubscriptionConsumer.as_asgi()),
+]

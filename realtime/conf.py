@@ -1,0 +1,98 @@
+"""Settings of the realtime app, with defaults, read from ``settings.REALTIME``.
+
+``settings.REALTIME`` is a dict; the project fills it from ``REALTIME_*``
+environment variables, so values may arrive as strings and are coerced to
+the type of their default. An unknown key is a start-up error that lists the
+valid ones (a typo must not silently fall back to a default). Every key is
+documented in ``docs/settings.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Connections
+    "ALLOW_ANONYMOUS": False,
+    "MAX_SUBSCRIPTIONS": 100,
+    "MAX_FRAME_BYTES": 16 * 1024,
+    "RATE_LIMIT": 20.0,
+    "RATE_BURST": 40,
+    # Log and recovery
+    "REPLAY_LIMIT": 1000,
+    "REST_PAGE_SIZE": 100,
+    "REST_MAX_PAGE_SIZE": 1000,
+    "RETENTION_DAYS": 30,
+    "RETENTION_MAX_PER_STREAM": 10_000,
+    # Channel layer
+    "GROUP_PREFIX": "rt",
+    # Auth
+    "TICKET_TTL": 30,
+}
+
+
+class RealtimeSettings:
+    """Attribute access to the realtime settings: ``realtime_settings.REPLAY_LIMIT``."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        configured = getattr(settings, "REALTIME", {}) or {}
+        unknown = sorted(set(configured) - set(DEFAULTS))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"Unknown realtime setting(s) {', '.join(unknown)} (from REALTIME / REALTIME_* variables). "
+                f"Valid keys: {', '.join(sorted(DEFAULTS))}."
+            )
+        values = dict(DEFAULTS)
+        for key, raw in configured.items():
+            values[key] = _coerce(key, raw, DEFAULTS[key])
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache[name]
+
+    def validate(self) -> None:
+        """Load now, so a bad value fails at start-up rather than on first use."""
+        self._cache = self._load()
+
+    def reload(self) -> None:
+        self._cache = None
+
+
+def _coerce(key: str, raw: Any, default: Any) -> Any:
+    kind = type(default)
+    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+        return raw
+    text = str(raw).strip().lower()
+    try:
+        if kind is bool:
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        return kind(str(raw).strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"Realtime setting {key}={raw!r} is not a valid {kind.__name__} (default {default!r})."
+        ) from None
+
+
+realtime_settings = RealtimeSettings()
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: object) -> None:
+    if setting == "REALTIME":
+        realtime_settings.reload()

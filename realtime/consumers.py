@@ -1,0 +1,229 @@
+"""``SubscriptionConsumer``: one WebSocket at ``/ws/notifications/``, many subscriptions.
+
+Thin by design: decode the frame, validate it with a DRF serializer, delegate
+to the log, reply. The ordering rules that make it lossless:
+
+* subscribe joins the stream's group *before* reading the log, then sends the
+  replay, then ``subscribed``; live events that arrived meanwhile wait in the
+  channel layer and are dropped if their seq was already sent;
+* a live event whose seq skips ahead (publishes of concurrent commits can
+  arrive out of order, and a channel layer may drop a message) is preceded by
+  the missing events read from the log, so the client sees seqs in order;
+* delivery forwards the pre-encoded frame text: no serialization and no
+  database query per delivered event, except a permission recheck when the
+  event says visibility may have changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
+from django.utils.http import urlencode
+from rest_framework import exceptions, serializers
+
+from realtime import protocol
+from realtime.access import stream_authorize
+from realtime.conf import realtime_settings
+from realtime.exceptions import RateLimited, TooManySubscriptions, error_frame
+from realtime.frames import event_frame
+from realtime.log import stream_range, stream_read
+from realtime.ratelimit import TokenBucket
+from realtime.serializers import MessageSerializer, SubscribeSerializer, UnsubscribeSerializer, request_id_of
+from realtime.streams import StreamRef, group_name, user_group
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Subscription:
+    stream: StreamRef
+    #: Highest seq sent to the client (or the head when it subscribed without a position).
+    last_seq: int
+
+
+class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
+    subscribe_serializer_class = SubscribeSerializer
+    unsubscribe_serializer_class = UnsubscribeSerializer
+
+    # --- extension points ----------------------------------------------------
+
+    def get_subscribe_serializer(self, message: dict[str, Any]) -> serializers.Serializer:
+        return self.subscribe_serializer_class(data=message, context={"user": self.user})
+
+    def get_unsubscribe_serializer(self, message: dict[str, Any]) -> serializers.Serializer:
+        return self.unsubscribe_serializer_class(data=message, context={"user": self.user})
+
+    def get_rate_limiter(self) -> TokenBucket:
+        return TokenBucket(rate=realtime_settings.RATE_LIMIT, burst=realtime_settings.RATE_BURST)
+
+    # --- connection ------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels >= 4.2 awaits aclose_old_connections() (a hop to the database thread)
+        # before every handler. Every database access here already goes through
+        # database_sync_to_async, which manages connections itself, so skip that hop:
+        # it would cost a thread round-trip per delivered event.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user") or AnonymousUser()
+        self.subscriptions: dict[str, Subscription] = {}
+        self.limiter = self.get_rate_limiter()
+        await self.accept()
+        if not self.user.is_authenticated:
+            if not realtime_settings.ALLOW_ANONYMOUS:
+                await self.close(code=protocol.CLOSE_NOT_AUTHENTICATED)
+            return
+        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        for name in list(getattr(self, "subscriptions", {})):
+            await self.channel_layer.group_discard(group_name(name), self.channel_name)
+        user = getattr(self, "user", None)
+        if user is not None and user.is_authenticated:
+            await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
+
+    @classmethod
+    async def encode_json(cls, content: dict[str, Any]) -> str:
+        return protocol.encode(content)
+
+    # --- client frames ---------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.send_json(protocol.error(protocol.INVALID, "Binary frames are not supported; send JSON text."))
+            return
+        limit = realtime_settings.MAX_FRAME_BYTES
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            await self.close(code=protocol.CLOSE_MESSAGE_TOO_BIG)
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_json(protocol.error(protocol.INVALID, "The frame is not valid JSON."))
+            return
+        if not isinstance(message, dict):
+            await self.send_json(protocol.error(protocol.INVALID, "A message must be a JSON object."))
+            return
+        request_id = request_id_of(message)
+        try:
+            if not self.limiter.allow():
+                raise RateLimited()
+            envelope = MessageSerializer(data=message)
+            envelope.is_valid(raise_exception=True)
+            handler = getattr(self, f"handle_{envelope.validated_data['action']}")
+            await handler(message, request_id)
+        except exceptions.APIException as exc:
+            await self.send_json(error_frame(exc, request_id=request_id))
+        except Exception:
+            logger.exception("Unexpected error handling %r", message.get("action"))
+            await self.send_json(protocol.error(protocol.SERVER_ERROR, "Server error.", request_id=request_id))
+
+    async def handle_ping(self, message: dict[str, Any], request_id: str | int | None) -> None:
+        await self.send_json(protocol.reply(protocol.PONG, request_id))
+
+    async def handle_subscribe(self, message: dict[str, Any], request_id: str | int | None) -> None:
+        data = await self.validate(self.get_subscribe_serializer(message))
+        stream: StreamRef = data["stream"]
+        if stream.name not in self.subscriptions and len(self.subscriptions) >= realtime_settings.MAX_SUBSCRIPTIONS:
+            raise TooManySubscriptions()
+        # Join first, then read: an event committed after the read is queued for us, and one
+        # committed before it is in the read; anything in both is dropped by seq below.
+        await self.channel_layer.group_add(group_name(stream.name), self.channel_name)
+        history = await database_sync_to_async(stream_read)(
+            stream=stream, since=data.get("since"), epoch=data.get("epoch"), limit=realtime_settings.REPLAY_LIMIT
+        )
+        for notification in history.notifications:
+            await self.send(text_data=protocol.encode(event_frame(notification)))
+        seq = max([history.seq, *(n.seq for n in history.notifications)])
+        self.subscriptions[stream.name] = Subscription(stream=stream, last_seq=seq)
+        frame = protocol.reply(
+            protocol.SUBSCRIBED,
+            request_id,
+            stream=stream.name,
+            epoch=history.epoch,
+            seq=seq,
+            recovered=history.recovered,
+            replayed=len(history.notifications),
+        )
+        if history.reason == "limit":
+            frame["history"] = f"{reverse('realtime:notification-log')}?{urlencode({'stream': stream.name})}"
+            frame["history"] += f"&since={data['since']}"
+        await self.send_json(frame)
+
+    async def handle_unsubscribe(self, message: dict[str, Any], request_id: str | int | None) -> None:
+        data = await self.validate(self.get_unsubscribe_serializer(message))
+        stream: StreamRef = data["stream"]
+        await self.end_subscription(stream.name, request_id=request_id)
+
+    async def validate(self, serializer: serializers.Serializer) -> dict[str, Any]:
+        await database_sync_to_async(serializer.is_valid)(raise_exception=True)
+        return serializer.validated_data
+
+    # --- channel layer messages ------------------------------------------------
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        subscription = self.subscriptions.get(message["stream"])
+        seq = message["seq"]
+        if subscription is None or seq <= subscription.last_seq:
+            return
+        if self.concerns_me(message.get("recheck")) and not await self.may_read(subscription.stream):
+            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
+            return
+        if seq > subscription.last_seq + 1:
+            missing = await database_sync_to_async(stream_range)(
+                stream=subscription.stream, after=subscription.last_seq, through=seq - 1
+            )
+            for notification in missing:
+                await self.send(text_data=protocol.encode(event_frame(notification)))
+        await self.send(text_data=message["text"])
+        subscription.last_seq = seq
+        if message.get("final"):
+            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_DELETED)
+
+    async def realtime_recheck(self, message: dict[str, Any]) -> None:
+        """The user's own access changed (flags, groups, deletion): re-run every check."""
+        self.user = await database_sync_to_async(self.reload_user)()
+        if self.user is None or not self.user.is_active:
+            await self.close(code=protocol.CLOSE_FORBIDDEN)
+            return
+        for subscription in list(self.subscriptions.values()):
+            if not await self.may_read(subscription.stream):
+                await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
+
+    # --- helpers -----------------------------------------------------------------
+
+    def concerns_me(self, recheck: Any) -> bool:
+        return recheck == "*" or (isinstance(recheck, list) and self.user.pk in recheck)
+
+    async def may_read(self, stream: StreamRef) -> bool:
+        try:
+            await database_sync_to_async(stream_authorize)(user=self.user, stream=stream)
+        except (exceptions.NotFound, exceptions.NotAuthenticated):
+            return False
+        return True
+
+    def reload_user(self) -> Any:
+        return get_user_model()._default_manager.filter(pk=self.user.pk).first()
+
+    async def end_subscription(
+        self, name: str, *, request_id: str | int | None = None, reason: str | None = None
+    ) -> None:
+        self.subscriptions.pop(name, None)
+        await self.channel_layer.group_discard(group_name(name), self.channel_name)
+        fields: dict[str, Any] = {"stream": name}
+        if reason is not None:
+            fields["reason"] = reason
+        await self.send_json(protocol.reply(protocol.UNSUBSCRIBED, request_id, **fields))

@@ -1,0 +1,55 @@
+"""Event frames: a logged ``Notification`` as the Redux action clients receive.
+
+One function builds the frame for live delivery, in-band replay and the REST
+log alike, so a replayed event is byte-for-byte the frame that was (or would
+have been) sent live.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from realtime.ids import encode_id
+from realtime.models import Notification
+
+
+def timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    """The payload: the stored serializer output, or the inbox entry for user-facing notifications."""
+    if not notification.is_user_facing:
+        return notification.payload
+    return {
+        "id": encode_id(notification.pk),
+        "event": notification.event,
+        "title": notification.title,
+        "body": notification.body,
+        "icon": notification.icon,
+        "client_action": notification.client_action,
+        "object_type": notification.object_type,
+        "object_id": encode_id(notification.object_id) if notification.object_id is not None else None,
+        "data": notification.payload,
+        "read": notification.read_at is not None,
+        "created_at": timestamp(notification.created_at),
+    }
+
+
+def event_frame(notification: Notification) -> dict[str, Any]:
+    """``{"type", "payload", "meta"}`` for a notification whose ``stream`` is loaded."""
+    stream = notification.stream
+    return {
+        "type": notification.action_type,
+        "payload": notification_payload(notification),
+        "meta": {
+            "stream": stream.name,
+            "epoch": stream.epoch,
+            "seq": notification.seq,
+            "event": notification.event,
+            "object_type": stream.object_type,
+            "id": encode_id(stream.object_id) if stream.object_id is not None else None,
+            "at": timestamp(notification.created_at),
+        },
+    }

@@ -1,0 +1,206 @@
+"""The notification log: append in the caller's transaction, read back for recovery.
+
+``notification_append`` takes the stream's counter row lock with one
+``INSERT ... ON CONFLICT DO UPDATE SET seq = seq + 1 RETURNING`` statement,
+so within a stream seqs are gap-free and in commit order, even with
+concurrent writers on PostgreSQL: a second writer waits on the row until the
+first commits. The event is published only after commit, so a rollback
+leaves no row and sends nothing.
+
+``stream_read`` answers "what happened after ``since``?" for in-band replay
+and the REST endpoint alike: either every missed event, or ``recovered =
+False`` (other epoch, pruned history, beyond the limit), never a partial
+replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from realtime.events import Event
+from realtime.models import Notification, Stream, new_epoch
+from realtime.publish import publish_on_commit
+from realtime.signals import notification_appended
+from realtime.streams import StreamRef
+
+_UPSERT_COUNTER = """
+    INSERT INTO {table} (name, object_type, object_id, epoch, seq, pruned_through, created_at)
+    VALUES (%s, %s, %s, %s, 1, 0, %s)
+    ON CONFLICT (name) DO UPDATE SET seq = {table}.seq + 1
+    RETURNING id, seq, epoch
+"""
+
+
+def _next_seq(stream: StreamRef) -> tuple[int, int, str]:
+    """Lock the stream's counter row (creating it on first use); return (id, seq, epoch)."""
+    if connection.vendor not in {"postgresql", "sqlite"}:
+        raise NotImplementedError("The notification log supports PostgreSQL and SQLite.")
+    sql = _UPSERT_COUNTER.format(table=connection.ops.quote_name(Stream._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stream.name, stream.object_type, stream.object_id, new_epoch(), timezone.now()])
+        return cursor.fetchone()
+
+
+def notification_append(
+    *,
+    stream: StreamRef,
+    event: Event,
+    payload: dict[str, Any],
+    object_type: str = "",
+    object_id: int | None = None,
+    title: str = "",
+    body: str = "",
+    icon: str = "",
+    client_action: str = "",
+    push: bool = False,
+    final: bool = False,
+    recheck: list[int] | str | None = None,
+) -> Notification:
+    """Append one event to ``stream`` in the current transaction and publish it after commit.
+
+    ``final`` marks the last event of a stream (its object was deleted):
+    subscribers are told, then unsubscribed. ``recheck`` names the users
+    (or ``"*"`` for all) whose visibility of the object may have changed;
+    their subscriptions re-run the permission check before delivery.
+    """
+    with transaction.atomic(savepoint=False):
+        stream_id, seq, epoch = _next_seq(stream)
+        notification = Notification.objects.create(
+            stream_id=stream_id,
+            seq=seq,
+            event=event.name,
+            action_type=event.action_type,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            title=title,
+            body=body,
+            icon=icon,
+            client_action=client_action,
+            push=push,
+        )
+        notification.stream = Stream(
+            id=stream_id, name=stream.name, object_type=stream.object_type, object_id=stream.object_id, epoch=epoch
+        )
+        notification.stream.seq = seq
+        notification_appended.send(sender=Notification, notification=notification)
+        publish_on_commit(notification, final=final, recheck=recheck)
+    return notification
+
+
+@dataclass
+class StreamHistory:
+    """The answer to "what happened on ``stream`` after ``since``?"."""
+
+    stream: StreamRef
+    epoch: str | None
+    seq: int
+    recovered: bool
+    notifications: list[Notification] = field(default_factory=list)
+    #: Why recovery failed: "epoch", "pruned", "ahead" or "limit"; None when recovered or no ``since``.
+    reason: str | None = None
+
+
+def stream_head(stream: StreamRef) -> Stream | None:
+    return Stream.objects.filter(name=stream.name).first()
+
+
+def stream_read(
+    *, stream: StreamRef, since: int | None, epoch: str | None = None, limit: int, allow_partial: bool = False
+) -> StreamHistory:
+    """Read the events of ``stream`` after ``since`` (at most ``limit``), oldest first.
+
+    Without ``since`` nothing is read and ``recovered`` is False: the caller
+    has no position and loads the object itself. ``allow_partial`` (REST
+    paging) returns the first ``limit`` events instead of refusing when more
+    are missing.
+    """
+    head = stream_head(stream)
+    seq = head.seq if head else 0
+    current_epoch = head.epoch if head else None
+    pruned_through = head.pruned_through if head else 0
+
+    def refuse(reason: str | None) -> StreamHistory:
+        return StreamHistory(stream, current_epoch, seq, recovered=False, reason=reason)
+
+    if since is None:
+        return refuse(None)
+    if epoch is not None and head is not None and epoch != current_epoch:
+        return refuse("epoch")
+    if epoch is not None and head is None:
+        return refuse("epoch")
+    if since > seq:
+        return refuse("ahead")
+    if since < pruned_through:
+        return refuse("pruned")
+    if seq - since > limit and not allow_partial:
+        return refuse("limit")
+    rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
+    for row in rows:
+        row.stream = head
+    return StreamHistory(stream, current_epoch, seq, recovered=True, notifications=rows)
+
+
+def stream_range(*, stream: StreamRef, after: int, through: int) -> list[Notification]:
+    """The stored events with ``after < seq <= through``, oldest first (to fill a gap)."""
+    rows = list(
+        Notification.objects.select_related("stream")
+        .filter(stream__name=stream.name, seq__gt=after, seq__lte=through)
+        .order_by("seq")
+    )
+    return rows
+
+
+def stream_reset(*, stream: StreamRef) -> Stream | None:
+    """Forget a stream's history: delete its events and change its epoch.
+
+    ``seq`` never goes back, so a client's old position is below the new
+    horizon even if it forgets to send its epoch.
+    """
+    with transaction.atomic():
+        head = Stream.objects.select_for_update().filter(name=stream.name).first()
+        if head is None:
+            return None
+        head.notifications.all().delete()
+        head.epoch = new_epoch()
+        head.pruned_through = head.seq
+        head.save(update_fields=["epoch", "pruned_through"])
+        return head
+
+
+def notifications_prune(*, older_than_days: int | None, keep_per_stream: int | None) -> int:
+    """Delete old events (by age and/or beyond the newest N per stream); returns how many.
+
+    Each affected stream keeps its epoch and raises ``pruned_through`` to the
+    highest deleted seq, so a client asking from before it gets
+    ``recovered: false`` instead of a partial replay.
+    """
+    deleted = 0
+    if older_than_days is not None:
+        cutoff = timezone.now() - timedelta(days=older_than_days)
+        old = Notification.objects.filter(created_at__lt=cutoff)
+        for stream_id, horizon in old.values_list("stream_id").annotate(horizon=Max("seq")):
+            deleted += _prune_stream(stream_id, horizon)
+    if keep_per_stream is not None:
+        for stream_id, horizon in Stream.objects.filter(seq__gt=F("pruned_through") + keep_per_stream).values_list(
+            "id", F("seq") - keep_per_stream
+        ):
+            deleted += _prune_stream(stream_id, horizon)
+    return deleted
+
+
+def _prune_stream(stream_id: int, horizon: int) -> int:
+    with transaction.atomic():
+        head = Stream.objects.select_for_update().get(pk=stream_id)
+        if horizon <= head.pruned_through:
+            return 0
+        count, _ = Notification.objects.filter(stream_id=stream_id, seq__lte=horizon).delete()
+        head.pruned_through = horizon
+        head.save(update_fields=["pruned_through"])
+        return count

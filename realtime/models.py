@@ -1,0 +1,85 @@
+"""Stored state of the realtime app: streams, their notification log, and WebSocket tickets.
+
+A ``Stream`` is one ordered history: one per live object (``foo.<hashid>``)
+and one inbox per user (``user.<hashid>``). Its row is the counter that
+``notification_append`` locks, so ``Notification.seq`` is dense and in commit
+order within a stream. ``epoch`` changes when the history is reset;
+``pruned_through`` is the highest seq that retention has deleted.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def new_epoch() -> str:
+    return secrets.token_urlsafe(6)
+
+
+class Stream(models.Model):
+    name = models.CharField(max_length=150, unique=True)
+    object_type = models.CharField(max_length=50)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    epoch = models.CharField(max_length=16, default=new_epoch)
+    seq = models.PositiveBigIntegerField(default=0)
+    pruned_through = models.PositiveBigIntegerField(
+        default=0, help_text="Every notification with seq at or below this has been deleted."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "object_id"], name="realtime_stream_object")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.epoch}:{self.seq}"
+
+
+class Notification(models.Model):
+    """One event in a stream's log; with a ``title`` it is also a user-facing notification."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="notifications")
+    seq = models.PositiveBigIntegerField()
+    event = models.CharField(max_length=100, help_text="<app>:<context>:<action>, e.g. api:foo:changed")
+    action_type = models.CharField(max_length=64, help_text="Redux action type, e.g. UPDATE_FOO")
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    # User-facing notification fields (inbox streams).
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    icon = models.CharField(max_length=500, blank=True)
+    client_action = models.CharField(max_length=500, blank=True, help_text="Where the client goes on a click.")
+    push = models.BooleanField(default=False, help_text="Also deliver to the user's devices.")
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="realtime_notification_stream_seq")]
+        indexes = [models.Index(fields=["created_at"], name="realtime_notification_created")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}#{self.seq} {self.event}"
+
+    @property
+    def is_user_facing(self) -> bool:
+        return bool(self.title)
+
+
+class Ticket(models.Model):
+    """A one-time, short-lived credential for a WebSocket handshake (``?ticket=``).
+
+    Only a hash of the ticket is stored; redeeming it is a single conditional
+    UPDATE, so a ticket works once even across several daphne processes.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ticket for {self.user_id} until {self.expires_at:%H:%M:%S}"

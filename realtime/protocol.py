@@ -1,0 +1,81 @@
+"""The wire protocol on ``/ws/notifications/``, defined once.
+
+JSON text frames. The client sends ``{"action": ...}`` messages; the server
+answers with ``{"type": ...}`` frames, echoing ``request_id``. Live and
+replayed changes are Redux actions ``{"type": "UPDATE_FOO", "payload",
+"meta"}``. The frontend mirrors these names in
+``frontend/src/realtime/protocol.ts``; ``docs/protocol.md`` describes the
+whole exchange.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+# Client actions.
+SUBSCRIBE: Final = "subscribe"
+UNSUBSCRIBE: Final = "unsubscribe"
+PING: Final = "ping"
+ACTIONS: Final = (SUBSCRIBE, UNSUBSCRIBE, PING)
+
+# The object type a client subscribes to for its own inbox.
+INBOX: Final = "inbox"
+
+# Server frame types (besides the Redux actions of events).
+SUBSCRIBED: Final = "subscribed"
+UNSUBSCRIBED: Final = "unsubscribed"
+PONG: Final = "pong"
+ERROR: Final = "error"
+
+# Why the server ended a subscription on its own (``unsubscribed.reason``).
+REASON_DELETED: Final = "deleted"
+REASON_REVOKED: Final = "revoked"
+
+# Error codes (``error.code``).
+INVALID: Final = "invalid"
+NOT_FOUND: Final = "not_found"
+NOT_AUTHENTICATED: Final = "not_authenticated"
+RATE_LIMITED: Final = "rate_limited"
+TOO_MANY_SUBSCRIPTIONS: Final = "too_many_subscriptions"
+SERVER_ERROR: Final = "server_error"
+
+# WebSocket close codes.
+CLOSE_MESSAGE_TOO_BIG: Final = 1009
+CLOSE_NOT_AUTHENTICATED: Final = 4401
+CLOSE_FORBIDDEN: Final = 4403
+
+# Redux action verbs.
+CREATE: Final = "CREATE"
+UPDATE: Final = "UPDATE"
+DELETE: Final = "DELETE"
+
+# Action type of inbox notifications (a user-facing notification was created).
+NOTIFICATION_CREATED: Final = "CREATE_NOTIFICATION"
+
+
+def action_type(verb: str, object_type: str) -> str:
+    """``action_type("UPDATE", "foo") == "UPDATE_FOO"``."""
+    return f"{verb}_{object_type}".upper()
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """Encode a frame as compact JSON text (the one encoder for every frame)."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def reply(frame_type: str, request_id: str | int | None, **fields: Any) -> dict[str, Any]:
+    """A control frame, echoing ``request_id`` when the client sent one."""
+    frame: dict[str, Any] = {"type": frame_type}
+    if request_id is not None:
+        frame["request_id"] = request_id
+    frame.update(fields)
+    return frame
+
+
+def error(code: str, message: str, *, request_id: str | int | None = None, errors: Any = None) -> dict[str, Any]:
+    """An ``error`` frame; ``errors`` carries DRF serializer errors for ``invalid``."""
+    frame = reply(ERROR, request_id, code=code, message=message)
+    if errors is not None:
+        frame["errors"] = errors
+    return frame

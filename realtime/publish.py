@@ -1,0 +1,73 @@
+"""Publishing appended events to the channel layer, after commit.
+
+The frame is encoded to JSON text once, when the event is appended; every
+subscriber's consumer forwards that text unchanged. Publishing runs in
+``transaction.on_commit(..., robust=True)``: a rolled-back transaction sends
+nothing, and a channel layer that is down costs the live push only, never
+the write: the event stays in the log for replay.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from realtime import protocol
+from realtime.frames import event_frame
+from realtime.streams import group_name, user_group
+
+if TYPE_CHECKING:
+    from realtime.models import Notification
+
+logger = logging.getLogger(__name__)
+
+#: Channel-layer message types, handled by ``SubscriptionConsumer.realtime_event`` / ``realtime_recheck``.
+EVENT_MESSAGE = "realtime.event"
+RECHECK_MESSAGE = "realtime.recheck"
+
+
+def event_message(notification: Notification, *, final: bool = False, recheck: Any = None) -> dict[str, Any]:
+    """The channel-layer message for one event, carrying its pre-encoded frame."""
+    return {
+        "type": EVENT_MESSAGE,
+        "stream": notification.stream.name,
+        "seq": notification.seq,
+        "text": protocol.encode(event_frame(notification)),
+        "final": final,
+        "recheck": recheck,
+    }
+
+
+def publish_on_commit(notification: Notification, *, final: bool = False, recheck: Any = None) -> None:
+    message = event_message(notification, final=final, recheck=recheck)
+    transaction.on_commit(partial(group_send, group_name(message["stream"]), message), robust=True)
+
+
+def recheck_user_on_commit(user_pk: int) -> None:
+    """After commit, make every socket of a user re-check its subscriptions (and itself)."""
+    message = {"type": RECHECK_MESSAGE, "user": user_pk}
+    transaction.on_commit(partial(group_send, user_group(user_pk), message), robust=True)
+
+
+def group_send(group: str, message: dict[str, Any]) -> bool:
+    """Send to a group from synchronous code; log (never raise) when the layer is unavailable."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.warning(
+            "Could not publish %s %s #%s; it stays recoverable from the log.",
+            message["type"],
+            message.get("stream", group),
+            message.get("seq", "-"),
+            exc_info=True,
+        )
+        return False
+    return True

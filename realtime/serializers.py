@@ -1,0 +1,114 @@
+"""DRF serializers for what clients send: WebSocket messages and REST log queries.
+
+Validation that needs the database (does the object exist, may this user
+see it) runs inside ``is_valid()``, so callers on the event loop run it in
+``database_sync_to_async``. A bad shape is a ``ValidationError`` (code
+``invalid``); an unknown or invisible object is ``NotFound`` and an anonymous
+refusal ``NotAuthenticated``, raised as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import NotAuthenticated, NotFound
+
+from realtime import protocol
+from realtime.access import stream_authorize
+from realtime.conf import realtime_settings
+from realtime.ids import decode_id
+from realtime.registry import registry
+from realtime.streams import StreamRef, inbox_stream, parse_stream
+
+
+def request_id_of(message: object) -> str | int | None:
+    """The message's ``request_id`` if it is one we can echo (a short string or an integer)."""
+    if not isinstance(message, dict):
+        return None
+    value = message.get("request_id")
+    if isinstance(value, str) and len(value) <= 64:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+class MessageSerializer(serializers.Serializer):
+    """The envelope every client message shares."""
+
+    action = serializers.ChoiceField(choices=protocol.ACTIONS)
+    request_id = serializers.JSONField(required=False)
+
+    def validate_request_id(self, value: Any) -> Any:
+        if request_id_of({"request_id": value}) is None:
+            raise serializers.ValidationError("Must be a string of at most 64 characters or an integer.")
+        return value
+
+
+class TargetSerializer(serializers.Serializer):
+    """Which stream a message is about: ``object_type`` + ``id``, or ``object_type: "inbox"``."""
+
+    object_type = serializers.ChoiceField(choices=())
+    id = serializers.CharField(required=False, max_length=64, trim_whitespace=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [protocol.INBOX, *registry.object_types()]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["stream"] = self.resolve(attrs)
+        return attrs
+
+    def resolve(self, attrs: dict[str, Any]) -> StreamRef:
+        user = self.context["user"]
+        if attrs["object_type"] == protocol.INBOX:
+            if "id" in attrs:
+                raise serializers.ValidationError({"id": "Omit the id: the inbox is always your own."})
+            if not user.is_authenticated:
+                raise NotAuthenticated("Log in to subscribe to your inbox.")
+            return inbox_stream(user.pk)
+        if "id" not in attrs:
+            raise serializers.ValidationError({"id": "This field is required."})
+        pk = decode_id(attrs["id"])
+        if pk is None:
+            raise NotFound()
+        return registry.get(attrs["object_type"]).get_stream(pk)
+
+
+class SubscribeSerializer(TargetSerializer):
+    since = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    epoch = serializers.CharField(required=False, allow_null=True, max_length=32)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        stream_authorize(user=self.context["user"], stream=attrs["stream"])
+        return attrs
+
+
+class UnsubscribeSerializer(TargetSerializer):
+    pass
+
+
+class LogQuerySerializer(serializers.Serializer):
+    """Query string of ``GET /api/notifications/``."""
+
+    stream = serializers.CharField(required=False, max_length=150, help_text="Stream name; default: your inbox.")
+    since = serializers.IntegerField(required=False, min_value=0, help_text="Last seq you have; default 0.")
+    epoch = serializers.CharField(required=False, max_length=32, help_text="Epoch your `since` belongs to.")
+    limit = serializers.IntegerField(required=False, min_value=1, help_text="Page size.")
+
+    def validate_limit(self, value: int) -> int:
+        return min(value, realtime_settings.REST_MAX_PAGE_SIZE)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = self.context["user"]
+        if "stream" in attrs:
+            stream = parse_stream(attrs["stream"])
+            if stream is None:
+                raise NotFound()
+        else:
+            stream = inbox_stream(user.pk)
+        stream_authorize(user=user, stream=stream)
+        attrs["stream"] = stream
+        return attrs

@@ -1,0 +1,159 @@
+"""Change tracking: model signals turned into logged, published events.
+
+For each registered live model, a create, a save that changes a tracked
+field (django-model-utils ``FieldTracker``), a delete, and a change to a
+declared many-to-many field each append one event in the same transaction as
+the change. ``TrackedModel`` makes ``save()`` and ``delete()`` atomic so that
+holds for changes made anywhere: REST, admin, shell, tasks. Bulk
+``QuerySet.update()`` bypasses model signals and is therefore not tracked.
+
+Changes to a ``visibility_fields`` field, or to a user's staff/active flags
+and groups, make the affected subscriptions re-run the permission check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.db import models, router, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+
+from realtime.ids import encode_id
+from realtime.log import notification_append
+from realtime.publish import recheck_user_on_commit
+
+if TYPE_CHECKING:
+    from realtime.registry import LiveModel
+
+_USER_ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser"}
+
+
+class TrackedModel(models.Model):
+    """Abstract base of live models: ``save()`` and ``delete()`` share one transaction with their events."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            return super().delete(*args, **kwargs)
+
+
+def append_object_event(
+    live: LiveModel, instance: models.Model, action: str, *, recheck: list[int] | str | None = None
+) -> None:
+    from realtime.registry import DELETED
+
+    deleted = action == DELETED
+    notification_append(
+        stream=live.get_stream(instance.pk),
+        event=live.get_event(action),
+        payload={"id": encode_id(instance.pk)} if deleted else live.get_payload(instance),
+        object_type=live.get_object_type(),
+        object_id=instance.pk,
+        final=deleted,
+        recheck=recheck,
+    )
+
+
+def connect_live_model(live: LiveModel) -> None:
+    """Connect the signal receivers that turn ``live.model`` changes into events."""
+    from realtime.registry import CHANGED, CREATED, DELETED
+
+    model = live.model
+    visibility = set(live.visibility_fields)
+    uid = f"realtime:{model._meta.label}"
+
+    def on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **kwargs: Any) -> None:
+        if raw:
+            return
+        if created:
+            append_object_event(live, instance, CREATED)
+            return
+        changed = set(getattr(instance, live.tracker_attr).changed())
+        if changed:
+            append_object_event(live, instance, CHANGED, recheck="*" if changed & visibility else None)
+
+    def on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+        append_object_event(live, instance, DELETED)
+
+    post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"{uid}:save")
+    post_delete.connect(on_delete, sender=model, weak=False, dispatch_uid=f"{uid}:delete")
+    for field_name in live.m2m_fields:
+        _connect_m2m(live, field_name, field_name in visibility)
+
+
+def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> None:
+    from realtime.registry import CHANGED
+
+    through = getattr(live.model, field_name).through
+    cleared: dict[int, set[int]] = {}
+
+    def on_m2m(
+        sender: type[models.Model],
+        instance: models.Model,
+        action: str,
+        reverse: bool,
+        pk_set: set[int] | None,
+        **kwargs: Any,
+    ) -> None:
+        field = live.model._meta.get_field(field_name)
+        if action == "pre_clear":
+            # Remember who is about to lose access; post_clear has no pk_set.
+            related = getattr(instance, field.remote_field.get_accessor_name() if reverse else field_name)
+            cleared[id(instance)] = set(related.values_list("pk", flat=True))
+            return
+        if action not in {"post_add", "post_remove", "post_clear"}:
+            return
+        affected = cleared.pop(id(instance), set()) if action == "post_clear" else set(pk_set or ())
+        if not affected:
+            return
+        removed = action != "post_add"
+        if reverse:
+            # instance is on the other side (e.g. a user); every affected live object changed.
+            for obj in live.model._default_manager.filter(pk__in=affected):
+                recheck = [instance.pk] if removed and affects_visibility else None
+                append_object_event(live, obj, CHANGED, recheck=recheck)
+        else:
+            recheck = sorted(affected) if removed and affects_visibility else None
+            append_object_event(live, instance, CHANGED, recheck=recheck)
+
+    m2m_changed.connect(on_m2m, sender=through, weak=False, dispatch_uid=f"realtime:{through._meta.label}")
+
+
+def connect_user_rechecks() -> None:
+    """Recheck a user's sockets when their active/staff flags, groups or permissions change, or they go."""
+    user_model = get_user_model()
+
+    def on_user_save(sender: type[models.Model], instance: models.Model, raw: bool, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if raw or kwargs.get("created"):
+            return
+        if update_fields is None or _USER_ACCESS_FIELDS & set(update_fields):
+            recheck_user_on_commit(instance.pk)
+
+    def on_user_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+        recheck_user_on_commit(instance.pk)
+
+    def on_membership(sender: type[models.Model], instance: models.Model, action: str, reverse: bool, **kwargs):
+        if action not in {"post_add", "post_remove", "post_clear"}:
+            return
+        if not reverse:
+            recheck_user_on_commit(instance.pk)
+        else:
+            for pk in kwargs.get("pk_set") or ():
+                recheck_user_on_commit(pk)
+
+    post_save.connect(on_user_save, sender=user_model, weak=False, dispatch_uid="realtime:user-save")
+    pre_delete.connect(on_user_delete, sender=user_model, weak=False, dispatch_uid="realtime:user-delete")
+    for name in ("groups", "user_permissions"):
+        field = getattr(user_model, name, None)
+        if field is not None:
+            m2m_changed.connect(on_membership, sender=field.through, weak=False, dispatch_uid=f"realtime:user-{name}")

@@ -1,0 +1,45 @@
+"""``LiveViewSetMixin``: REST responses that tell the client where to subscribe from.
+
+List and detail reads annotate each object with its stream's ``seq`` and
+``epoch`` in the same SELECT (one snapshot, so object and position agree).
+Creates and updates run in one transaction and read the position after the
+write, so the response carries the seq of the event the write appended.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+
+class LiveViewSetMixin:
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # filter_queryset (not get_queryset, which apps override) runs for list and detail alike.
+        from realtime.models import Stream
+        from realtime.registry import registry
+
+        queryset = super().filter_queryset(queryset)
+        live = registry.get_for_model(queryset.model)
+        streams = Stream.objects.filter(object_type=live.get_object_type(), object_id=OuterRef("pk"))
+        return queryset.annotate(
+            realtime_seq=Subquery(streams.values("seq")[:1]),
+            realtime_epoch=Subquery(streams.values("epoch")[:1]),
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with transaction.atomic():
+            return super().create(request, *args, **kwargs)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with transaction.atomic():
+            return super().update(request, *args, **kwargs)
+
+    def perform_update(self, serializer: Any) -> None:
+        super().perform_update(serializer)
+        # The annotations were read before the write; the field re-reads the stream row.
+        for attr in ("realtime_seq", "realtime_epoch"):
+            serializer.instance.__dict__.pop(attr, None)
