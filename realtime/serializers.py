@@ -46,11 +46,20 @@ class MessageSerializer(serializers.Serializer):
         return value
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers instead of turning them into strings."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TargetSerializer(serializers.Serializer):
     """Which stream a message is about: ``object_type`` + ``id``, or ``object_type: "inbox"``."""
 
     object_type = serializers.ChoiceField(choices=())
-    id = serializers.CharField(required=False, max_length=64, trim_whitespace=False)
+    id = StrictCharField(required=False, max_length=64, trim_whitespace=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +87,7 @@ class TargetSerializer(serializers.Serializer):
 
 class SubscribeSerializer(TargetSerializer):
     since = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    epoch = serializers.CharField(required=False, allow_null=True, max_length=32)
+    epoch = StrictCharField(required=False, allow_null=True, max_length=32)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

@@ -9,13 +9,15 @@ skipping.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.db import connections
 from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -40,6 +42,13 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
         except redis.RedisError as exc:
             pytest.fail(f"REDIS_URL={settings.REDIS_URL} is set but Redis does not answer: {exc}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+async def _close_sync_thread_connections() -> AsyncIterator[None]:
+    """Close the connections opened in asgiref's sync thread, so test databases can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -1,0 +1,101 @@
+"""WebSocket handshake authentication: session cookie, DRF token header, one-time tickets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from project.asgi import application
+from realtime import protocol
+from realtime.auth import token_user
+from realtime.models import Ticket
+from realtime.tickets import ticket_issue, ticket_redeem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def open_socket(*headers: tuple[bytes, bytes], query: str = "") -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(
+        application, f"/ws/notifications/{query}", headers=[(b"origin", b"http://localhost"), *headers]
+    )
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def is_authenticated(ws: WebsocketCommunicator) -> bool:
+    """A socket is authenticated when it answers ping instead of closing with 4401."""
+    await ws.send_json_to({"action": "ping"})
+    output = await ws.receive_output()
+    await ws.disconnect()
+    if output["type"] == "websocket.close":
+        assert output["code"] == protocol.CLOSE_NOT_AUTHENTICATED
+        return False
+    return True
+
+
+async def test_session_cookie_authenticates(alice):
+    """A browser's Django session cookie authenticates the handshake."""
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    assert await is_authenticated(await open_socket((b"cookie", cookie)))
+
+
+async def test_token_header_authenticates(alice):
+    """`Authorization: Token <key>` authenticates, checked by DRF's TokenAuthentication."""
+    from rest_framework.authtoken.models import Token
+
+    token = await sync_to_async(Token.objects.create)(user=alice)
+    assert await is_authenticated(await open_socket((b"authorization", f"Token {token.key}".encode())))
+    assert not await is_authenticated(await open_socket((b"authorization", b"Token nope")))
+    assert not await is_authenticated(await open_socket((b"authorization", f"Bearer {token.key}".encode())))
+
+
+async def test_ticket_works_once(alice, client_for):
+    """A ticket from POST /api/realtime/ticket authenticates exactly one handshake."""
+    response = await sync_to_async(client_for(alice).post)("/api/realtime/ticket")
+    assert response.status_code == 201
+    ticket = response.json()["ticket"]
+    assert response.json()["expires_in"] == 30
+    assert await is_authenticated(await open_socket(query=f"?ticket={ticket}"))
+    assert not await is_authenticated(await open_socket(query=f"?ticket={ticket}"))
+
+
+async def test_unknown_and_expired_tickets_are_refused(alice):
+    """Expired or made-up tickets leave the socket anonymous."""
+    ticket = await sync_to_async(ticket_issue)(user=alice)
+    await sync_to_async(Ticket.objects.update)(expires_at=timezone.now() - timedelta(seconds=1))
+    assert not await is_authenticated(await open_socket(query=f"?ticket={ticket}"))
+    assert not await is_authenticated(await open_socket(query="?ticket=made-up"))
+
+
+def test_ticket_of_an_inactive_user_is_refused(alice):
+    """Deactivating a user invalidates their outstanding tickets."""
+    ticket = ticket_issue(user=alice)
+    alice.is_active = False
+    alice.save()
+    assert ticket_redeem(key=ticket) is None
+
+
+def test_only_a_hash_of_the_ticket_is_stored(alice):
+    """The database never holds a usable ticket."""
+    ticket = ticket_issue(user=alice)
+    assert not Ticket.objects.filter(key_hash=ticket).exists()
+    assert ticket_redeem(key=ticket) == alice
+
+
+def test_ticket_endpoint_needs_a_user(api_client):
+    """Anonymous clients cannot mint tickets."""
+    assert api_client.post("/api/realtime/ticket").status_code == 401
+
+
+def test_token_user_parses_only_token_headers(alice):
+    """Malformed Authorization headers authenticate nobody."""
+    for header in ("", "Token", "Token a b", "Basic abc"):
+        assert token_user(header) is None
