@@ -142,9 +142,14 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         # Join first, then read: an event committed after the read is queued for us, and one
         # committed before it is in the read; anything in both is dropped by seq below.
         await self.channel_layer.group_add(group_name(stream.name), self.channel_name)
-        history = await database_sync_to_async(stream_read)(
-            stream=stream, since=data.get("since"), epoch=data.get("epoch"), limit=realtime_settings.REPLAY_LIMIT
-        )
+        try:
+            history = await database_sync_to_async(stream_read)(
+                stream=stream, since=data.get("since"), epoch=data.get("epoch"), limit=realtime_settings.REPLAY_LIMIT
+            )
+        except BaseException:
+            if stream.name not in self.subscriptions:
+                await self.channel_layer.group_discard(group_name(stream.name), self.channel_name)
+            raise
         for notification in history.notifications:
             await self.send(text_data=protocol.encode(event_frame(notification)))
         seq = max([history.seq, *(n.seq for n in history.notifications)])
