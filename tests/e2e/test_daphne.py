@@ -104,3 +104,41 @@ async def test_garbage_frame_keeps_the_real_socket_open(daphne, token_for, alice
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["code"] == "invalid"
         await ws.send(json.dumps({"action": "ping", "request_id": 1}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong", "request_id": 1}
+
+
+def test_listen_command_prints_what_two_users_receive(daphne, token_for, alice, bob, shared_foo):
+    """Two `manage.py listen` clients (owner and member) both print the frame of one REST PATCH."""
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    server = daphne()
+    tokens = {"alice": token_for(alice), "bob": token_for(bob)}
+    listen = [sys.executable, "manage.py", "listen", "--url", server.ws_url, "foo", encode_id(shared_foo.pk)]
+    listeners = {
+        name: subprocess.Popen(
+            [*listen, "--token", token],
+            cwd=ROOT,
+            env=server.env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, token in tokens.items()
+    }
+    try:
+        for listener in listeners.values():
+            assert json.loads(listener.stdout.readline())["type"] == "subscribed"
+        response = httpx.patch(
+            f"{server.url}/api/foo/{encode_id(shared_foo.pk)}",
+            json={"bar": "seen twice"},
+            headers={"Authorization": f"Token {tokens['alice']}"},
+        )
+        assert response.status_code == 200
+        for listener in listeners.values():
+            frame = json.loads(listener.stdout.readline())
+            assert (frame["type"], frame["payload"]["bar"]) == ("UPDATE_FOO", "seen twice")
+    finally:
+        for listener in listeners.values():
+            listener.terminate()
+            listener.wait(timeout=10)
