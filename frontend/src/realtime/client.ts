@@ -277,6 +277,11 @@ export class RealtimeClient {
     this.updateStatus();
   }
 
+  /** Forget every subscription (on logout); the socket stays as it is. */
+  clear(): void {
+    for (const subscription of [...this.subscriptions.values()]) this.unsubscribe(subscription.target);
+  }
+
   /** The position of `target`'s subscription (the last event applied), if any. */
   position(target: Target): Position | null {
     const subscription = this.subscriptions.get(targetKey(target));
