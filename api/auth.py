@@ -38,7 +38,7 @@ class LoginSerializer(serializers.Serializer):
 
 
 class CsrfTokenSerializer(serializers.Serializer):
-    csrfToken = serializers.CharField(help_text="Also set as the csrftoken cookie; send it as X-CSRFToken.")  # noqa: N815
+    csrfToken = serializers.CharField(help_text="Also set as the csrftoken cookie; send it as X-CSRFToken.")
 
 
 class CsrfView(APIView):
