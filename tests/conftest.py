@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -19,6 +20,8 @@ from django.contrib.auth.models import AbstractUser
 from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: Debian's Chromium, the only browser the browser tests use (never a downloaded one).
+CHROMIUM = "/usr/bin/chromium"
 
 
 def _unavailable(reason: str) -> None:
@@ -40,6 +43,16 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
         except redis.RedisError as exc:
             pytest.fail(f"REDIS_URL={settings.REDIS_URL} is set but Redis does not answer: {exc}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _require_browser(request: pytest.FixtureRequest) -> None:
+    if not request.node.get_closest_marker("browser"):
+        return
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"this test needs Chromium at {CHROMIUM}: apt-get install chromium")
+    if not (Path(settings.FRONTEND_DIST) / "index.html").is_file():
+        _unavailable("this test needs the frontend build: make test builds it (cd frontend && npm ci && npm run build)")
 
 
 @pytest.fixture
