@@ -9,7 +9,7 @@ PORT ?= 8000
 NPM ?= npm
 FRONTEND := frontend
 FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
-	$(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
+	$(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json $(FRONTEND)/package-lock.json
 
 .PHONY: run test install lint frontend frontend-test
 
@@ -31,8 +31,9 @@ $(FRONTEND)/dist/index.html: $(FRONTEND)/node_modules/.installed $(FRONTEND_SOUR
 ## frontend: install the npm packages (npm ci) and build the demo app into frontend/dist (when sources changed)
 frontend: $(FRONTEND)/dist/index.html
 
-## frontend-test: the client's unit tests (Vitest)
+## frontend-test: prettier and tsc, then the client's unit tests (Vitest)
 frontend-test: $(FRONTEND)/node_modules/.installed
+	cd $(FRONTEND) && $(NPM) run lint
 	cd $(FRONTEND) && $(NPM) test
 
 ## run: install, build the demo app, migrate, seed the demo users and data, and serve on daphne (http://127.0.0.1:8000)

@@ -104,6 +104,7 @@ export function createHttpApi({ fetchImpl = globalThis.fetch.bind(globalThis) } 
     deleteFoo: (id) => request<unknown>("DELETE", `/api/foo/${encodeURIComponent(id)}`).then(() => undefined),
     inbox: () => request<InboxPage>("GET", "/api/notifications/"),
     unreadCount: () => request<{ unread: number }>("GET", "/api/notifications/unread-count").then((r) => r.unread),
-    markRead: (id, read) => request<InboxNotification>("PATCH", `/api/notifications/${encodeURIComponent(id)}`, { read }),
+    markRead: (id, read) =>
+      request<InboxNotification>("PATCH", `/api/notifications/${encodeURIComponent(id)}`, { read }),
   };
 }

@@ -503,7 +503,8 @@ export class RealtimeClient {
     subscription.phase = "reloading";
     this.updateStatus();
     const generation = subscription.generation;
-    const current = () => this.subscriptions.get(subscription.key) === subscription && subscription.generation === generation;
+    const current = () =>
+      this.subscriptions.get(subscription.key) === subscription && subscription.generation === generation;
     if (!this.reloadTarget) {
       throw new Error("RealtimeClient needs a `reload` option to recover when the server cannot replay.");
     }

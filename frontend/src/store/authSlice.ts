@@ -2,6 +2,7 @@
 import { createAction, createAsyncThunk, createSlice } from "@reduxjs/toolkit";
 
 import type { User } from "../api/types";
+import { connectionRefused } from "./realtimeSlice";
 import type { ThunkConfig } from "./types";
 
 export interface AuthState {
@@ -18,12 +19,15 @@ export const sessionStarted = createAction<User>("auth/sessionStarted");
 export const sessionEnded = createAction("auth/sessionEnded");
 
 /** On page load: get the CSRF cookie, then ask who we are. */
-export const bootstrap = createAsyncThunk<User | null, void, ThunkConfig>("auth/bootstrap", async (_, { extra, dispatch }) => {
-  await extra.api.csrf();
-  const user = await extra.api.me();
-  dispatch(user ? sessionStarted(user) : sessionEnded());
-  return user;
-});
+export const bootstrap = createAsyncThunk<User | null, void, ThunkConfig>(
+  "auth/bootstrap",
+  async (_, { extra, dispatch }) => {
+    await extra.api.csrf();
+    const user = await extra.api.me();
+    dispatch(user ? sessionStarted(user) : sessionEnded());
+    return user;
+  },
+);
 
 export const login = createAsyncThunk<User, { username: string; password: string }, ThunkConfig>(
   "auth/login",
@@ -54,6 +58,11 @@ const slice = createSlice({
       .addCase(sessionEnded, (state) => {
         state.status = "anonymous";
         state.user = null;
+      })
+      .addCase(connectionRefused, (state) => {
+        state.status = "anonymous";
+        state.user = null;
+        state.error = "Your session has ended: log in again.";
       })
       .addCase(login.pending, (state) => {
         state.error = null;

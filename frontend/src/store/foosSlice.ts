@@ -8,12 +8,19 @@
  * Loading a Foo over REST also subscribes to it from the REST response's
  * stream position, so nothing between the load and the subscribe is lost.
  */
-import { createAsyncThunk, createEntityAdapter, createSlice, type PayloadAction } from "@reduxjs/toolkit";
+import { createAsyncThunk, createEntityAdapter, createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
 
 import type { Foo, FooChanges, FooResource } from "../api/types";
 import { protocol, type Position } from "../realtime";
 import { sessionEnded } from "./authSlice";
-import { isEventOf, streamEnded, subscribeRequested, unsubscribeRequested, type RealtimeState } from "./realtimeSlice";
+import {
+  connectionRefused,
+  isEventOf,
+  streamEnded,
+  subscribeRequested,
+  unsubscribeRequested,
+  type RealtimeState,
+} from "./realtimeSlice";
 import type { ThunkConfig } from "./types";
 
 export const FOO = "foo";
@@ -138,7 +145,7 @@ const slice = createSlice({
         foosAdapter.removeOne(state, target.id);
         if (state.selectedId === target.id) state.selectedId = null;
       })
-      .addCase(sessionEnded, () => initialState)
+      .addMatcher(isAnyOf(sessionEnded, connectionRefused), () => initialState)
       .addMatcher(isEventOf<Foo>(CREATE_FOO, UPDATE_FOO), (state, action) => {
         foosAdapter.upsertOne(state, fooOf(action.payload));
       })

@@ -3,12 +3,12 @@
  * unread count, loaded over REST and kept live by the inbox subscription
  * (`CREATE_NOTIFICATION`).
  */
-import { createAsyncThunk, createEntityAdapter, createSlice } from "@reduxjs/toolkit";
+import { createAsyncThunk, createEntityAdapter, createSlice, isAnyOf } from "@reduxjs/toolkit";
 
 import type { InboxNotification } from "../api/types";
 import { protocol, type Position } from "../realtime";
 import { sessionEnded } from "./authSlice";
-import { isEventOf, subscribeRequested } from "./realtimeSlice";
+import { connectionRefused, isEventOf, subscribeRequested } from "./realtimeSlice";
 import type { ThunkConfig } from "./types";
 
 export const INBOX_TARGET = { objectType: protocol.INBOX };
@@ -54,7 +54,7 @@ const slice = createSlice({
         state.unread = Math.max(0, state.unread);
         inboxAdapter.upsertOne(state, action.payload);
       })
-      .addCase(sessionEnded, () => initialState)
+      .addMatcher(isAnyOf(sessionEnded, connectionRefused), () => initialState)
       .addMatcher(isEventOf<InboxNotification>(protocol.NOTIFICATION_CREATED), (state, action) => {
         const notification = action.payload;
         if (!state.entities[notification.id] && !notification.read) state.unread += 1;

@@ -12,11 +12,14 @@ import { protocol, RealtimeClient } from "../realtime";
 import auth, { sessionEnded, sessionStarted } from "./authSlice";
 import foos, { FOO, fetchFoo, loadFoos } from "./foosSlice";
 import inbox, { loadInbox } from "./inboxSlice";
-import realtime, { connectRequested, disconnectRequested, isEventOf, reset } from "./realtimeSlice";
+import realtime, { connectionRefused, connectRequested, disconnectRequested, isEventOf, reset } from "./realtimeSlice";
 import { createRealtimeMiddleware } from "./realtimeMiddleware";
 import type { ThunkAppDispatch, ThunkExtra } from "./types";
 
-export function makeStore({ api = createHttpApi(), client = new RealtimeClient() }: { api?: Api; client?: RealtimeClient } = {}) {
+export function makeStore({
+  api = createHttpApi(),
+  client = new RealtimeClient(),
+}: { api?: Api; client?: RealtimeClient } = {}) {
   const listeners = createListenerMiddleware<unknown, ThunkAppDispatch, ThunkExtra>({ extra: { api } });
 
   // A session starts: open the socket (subscribe requests queue until it is up) and load.
@@ -28,13 +31,13 @@ export function makeStore({ api = createHttpApi(), client = new RealtimeClient()
       dispatch(loadInbox());
     },
   });
-  listeners.startListening({
-    actionCreator: sessionEnded,
-    effect: (_, { dispatch }) => {
-      dispatch(disconnectRequested());
-      dispatch(reset());
-    },
-  });
+  const endSession = (_: unknown, { dispatch }: { dispatch: ThunkAppDispatch }) => {
+    dispatch(disconnectRequested());
+    dispatch(reset());
+  };
+  listeners.startListening({ actionCreator: sessionEnded, effect: endSession });
+  // The socket was refused (session expired, user deactivated): back to the login form.
+  listeners.startListening({ actionCreator: connectionRefused, effect: endSession });
   // A Foo was shared with you: load it (which subscribes to it).
   listeners.startListening({
     predicate: isEventOf<InboxNotification>(protocol.NOTIFICATION_CREATED),

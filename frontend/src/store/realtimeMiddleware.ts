@@ -10,9 +10,10 @@
  */
 import type { Middleware, UnknownAction } from "@reduxjs/toolkit";
 
-import type { Position, RealtimeClient, Target } from "../realtime";
+import { protocol, type Position, type RealtimeClient, type Target } from "../realtime";
 import {
   caughtUp,
+  connectionRefused,
   connectRequested,
   disconnectRequested,
   duplicateDropped,
@@ -44,7 +45,13 @@ export function createRealtimeMiddleware({
     });
     client.addListener({
       onEvent: (frame) => dispatch(frame as unknown as UnknownAction),
-      onStatus: (status) => dispatch(statusChanged(status)),
+      onStatus: (status) => {
+        dispatch(statusChanged(status));
+        const code = client.closeCode;
+        if (status === "closed" && (code === protocol.CLOSE_NOT_AUTHENTICATED || code === protocol.CLOSE_FORBIDDEN)) {
+          dispatch(connectionRefused(code));
+        }
+      },
       onSubscribed: (info) => dispatch(streamSubscribed(info)),
       onEnded: (info) => dispatch(streamEnded(info)),
       onCaughtUp: (info) => dispatch(caughtUp({ ...info, at: Date.now() })),

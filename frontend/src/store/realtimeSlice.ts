@@ -8,7 +8,15 @@
  */
 import { createAction, createSlice, type PayloadAction, type UnknownAction } from "@reduxjs/toolkit";
 
-import type { CaughtUpInfo, ConnectionStatus, EndReason, EventFrame, Position, SubscribedInfo, Target } from "../realtime";
+import type {
+  CaughtUpInfo,
+  ConnectionStatus,
+  EndReason,
+  EventFrame,
+  Position,
+  SubscribedInfo,
+  Target,
+} from "../realtime";
 
 /** Seqs kept per stream in `debug.applied` (enough to check a burst of replayed events). */
 export const DEBUG_APPLIED_LIMIT = 1000;
@@ -55,6 +63,8 @@ export const subscribeRequested = createAction<{ target: Target; position?: Posi
   "realtime/subscribeRequested",
 );
 export const unsubscribeRequested = createAction<{ target: Target }>("realtime/unsubscribeRequested");
+/** The server refused the socket (4401: no longer logged in, 4403: deactivated); it will not reconnect. */
+export const connectionRefused = createAction<number>("realtime/connectionRefused");
 
 const slice = createSlice({
   name: "realtime",

@@ -44,7 +44,9 @@ describe("session start", () => {
   it("loads the Foos and the inbox and subscribes to each from its REST position", async () => {
     const { store, socket } = await startSession({ foos: [fooResource("a", 3), fooResource("b", 7)] });
     expect(fooSelectors.selectIds(store.getState())).toEqual(["a", "b"]);
-    const subscribes = socket.sentActions("subscribe").map(({ object_type, id, since, epoch }) => ({ object_type, id, since, epoch }));
+    const subscribes = socket
+      .sentActions("subscribe")
+      .map(({ object_type, id, since, epoch }) => ({ object_type, id, since, epoch }));
     expect(subscribes).toEqual(
       expect.arrayContaining([
         { object_type: "foo", id: "a", since: 3, epoch: "ep1" },
@@ -90,7 +92,10 @@ describe("live events", () => {
     socket.drop();
     await vi.advanceTimersByTimeAsync(500);
     sockets.last().open();
-    const request = sockets.last().sentActions("subscribe").find((message) => message.id === "a")!;
+    const request = sockets
+      .last()
+      .sentActions("subscribe")
+      .find((message) => message.id === "a")!;
     sockets.last().receive({ type: "error", request_id: request.request_id, code: "not_found", message: "No." });
     expect(fooSelectors.selectIds(store.getState())).toEqual([]);
   });
@@ -99,12 +104,33 @@ describe("live events", () => {
     const { store, socket, api, byId } = await startSession({ foos: [fooResource("a", 3)] });
     byId.set("a", fooResource("a", 40, { name: "from REST" }));
     const request = socket.sentActions("subscribe").find((message) => message.id === "a")!;
-    socket.receive({ type: "subscribed", request_id: request.request_id, stream: "foo.a", epoch: "ep1", seq: 40, recovered: false, replayed: 0 });
+    socket.receive({
+      type: "subscribed",
+      request_id: request.request_id,
+      stream: "foo.a",
+      epoch: "ep1",
+      seq: 40,
+      recovered: false,
+      replayed: 0,
+    });
     await vi.runAllTimersAsync();
     expect(api.getFoo).toHaveBeenCalledWith("a");
     expect(fooSelectors.selectById(store.getState(), "a")?.name).toBe("from REST");
     expect(store.getState().realtime.positions["foo.a"]).toEqual({ seq: 40, epoch: "ep1" });
     expect(store.getState().realtime.debug.reloads).toBe(1);
+  });
+});
+
+describe("connection refused", () => {
+  it("ends the session when the server refuses the socket with 4401", async () => {
+    const { store, socket, sockets } = await startSession({ foos: [fooResource("a", 3)] });
+    socket.drop(4401);
+    await vi.advanceTimersByTimeAsync(60_000);
+    const state = store.getState();
+    expect(state.auth.status).toBe("anonymous");
+    expect(state.auth.error).toMatch(/log in again/);
+    expect(fooSelectors.selectIds(state)).toEqual([]);
+    expect(sockets.sockets).toHaveLength(1);
   });
 });
 
@@ -116,7 +142,15 @@ describe("inbox", () => {
     socket.receive({
       type: "CREATE_NOTIFICATION",
       payload: notification("n1", { object_type: "foo", object_id: "s" }),
-      meta: { stream: "user.u2", epoch: "in1", seq: 1, event: "api:foo:shared", object_type: "inbox", id: "u2", at: "" },
+      meta: {
+        stream: "user.u2",
+        epoch: "in1",
+        seq: 1,
+        event: "api:foo:shared",
+        object_type: "inbox",
+        id: "u2",
+        at: "",
+      },
     });
     await vi.runAllTimersAsync();
     expect(store.getState().inbox.unread).toBe(3);
@@ -126,9 +160,28 @@ describe("inbox", () => {
 
   it("marking a notification read lowers the unread count", async () => {
     const { store } = await startSession({
-      inbox: { stream: "user.u2", epoch: "in1", seq: 1, recovered: true, next: null, results: [
-        { type: "CREATE_NOTIFICATION", payload: notification("n1"), meta: { stream: "user.u2", epoch: "in1", seq: 1, event: "api:foo:shared", object_type: "inbox", id: "u2", at: "" } },
-      ] },
+      inbox: {
+        stream: "user.u2",
+        epoch: "in1",
+        seq: 1,
+        recovered: true,
+        next: null,
+        results: [
+          {
+            type: "CREATE_NOTIFICATION",
+            payload: notification("n1"),
+            meta: {
+              stream: "user.u2",
+              epoch: "in1",
+              seq: 1,
+              event: "api:foo:shared",
+              object_type: "inbox",
+              id: "u2",
+              at: "",
+            },
+          },
+        ],
+      },
       unread: 1,
     });
     await store.dispatch(markRead({ id: "n1", read: true }));

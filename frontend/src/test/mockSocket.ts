@@ -49,7 +49,11 @@ export class MockSocket implements SocketLike {
 }
 
 /** A socket factory that remembers every socket it made. */
-export function mockSockets(): { sockets: MockSocket[]; createSocket: (url: string) => MockSocket; last: () => MockSocket } {
+export function mockSockets(): {
+  sockets: MockSocket[];
+  createSocket: (url: string) => MockSocket;
+  last: () => MockSocket;
+} {
   const sockets: MockSocket[] = [];
   return {
     sockets,
