@@ -42,6 +42,13 @@ function answer(socket: ReturnType<ReturnType<typeof mockSockets>["last"]>, fiel
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
+describe("start-up", () => {
+  it("refuses to connect without a way to reload, saying how to fix it", () => {
+    const client = new RealtimeClient({ url: "ws://test/", createSocket: mockSockets().createSocket });
+    expect(() => client.connect()).toThrow(/needs a `reload` option/);
+  });
+});
+
 describe("subscribing", () => {
   it("queues a subscribe made while offline and sends it with since/epoch and a request_id on connect", () => {
     const { client, factory } = setup();

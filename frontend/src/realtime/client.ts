@@ -223,6 +223,12 @@ export class RealtimeClient {
   /** Open the socket (and keep it open, reconnecting, until `close()`). */
   connect(): void {
     if (this.started) return;
+    if (!this.reloadTarget) {
+      throw new Error(
+        "RealtimeClient needs a `reload` option (or setReload()) before connect(): it reloads an object over REST " +
+          "when the server cannot replay what was missed.",
+      );
+    }
     this.started = true;
     this.closeCode = null;
     this.backoff.reset();
@@ -505,10 +511,7 @@ export class RealtimeClient {
     const generation = subscription.generation;
     const current = () =>
       this.subscriptions.get(subscription.key) === subscription && subscription.generation === generation;
-    if (!this.reloadTarget) {
-      throw new Error("RealtimeClient needs a `reload` option to recover when the server cannot replay.");
-    }
-    this.reloadTarget(subscription.target).then(
+    this.reloadTarget!(subscription.target).then(
       (position) => {
         if (!current()) return;
         if (position === null) {
