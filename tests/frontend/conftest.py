@@ -50,6 +50,15 @@ async def browser() -> AsyncIterator[Browser]:
 
 Login = Callable[[str], Awaitable[Page]]
 
+#: The page is live and every Foo it listed, and its inbox, is subscribed (has a stream position).
+CAUGHT_UP = """() => {
+    const state = window.__realtimeDemo.store.getState();
+    const positions = Object.keys(state.realtime.positions);
+    return state.realtime.status === "live" && state.auth.status === "authenticated" && !state.foos.loading
+        && state.foos.ids.every((id) => positions.includes(`foo.${id}`))
+        && positions.some((name) => name.startsWith("user."));
+}"""
+
 
 @pytest.fixture
 async def login(browser: Browser, server: DaphneServer) -> AsyncIterator[Login]:
@@ -64,7 +73,7 @@ async def login(browser: Browser, server: DaphneServer) -> AsyncIterator[Login]:
         await page.get_by_label("Username").fill(username)
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Log in").click()
-        await expect(status_of(page)).to_have_attribute("data-status", "live", timeout=15_000)
+        await page.wait_for_function(CAUGHT_UP, timeout=15_000)
         return page
 
     yield _login
