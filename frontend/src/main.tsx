@@ -23,8 +23,13 @@ declare global {
 const store = makeStore();
 window.__realtimeDemo = { store };
 
-const match = window.location.pathname.match(/^\/foo\/([^/]+)/);
-if (match) store.dispatch(fooSelected(decodeURIComponent(match[1])));
+// `/foo/<id>` selects a Foo (links from notifications, reloads, the back button).
+function selectFromLocation(): void {
+  const match = window.location.pathname.match(/^\/foo\/([^/]+)/);
+  store.dispatch(fooSelected(match ? decodeURIComponent(match[1]) : null));
+}
+selectFromLocation();
+window.addEventListener("popstate", selectFromLocation);
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
