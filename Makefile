@@ -6,8 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+NPM ?= npm
+FRONTEND := frontend
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
+	$(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json $(FRONTEND)/package-lock.json
 
-.PHONY: run test install lint
+.PHONY: run test install lint frontend frontend-test
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +21,25 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-## run: install, migrate, seed the demo users and data, and serve on daphne (http://127.0.0.1:8000)
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+$(FRONTEND)/dist/index.html: $(FRONTEND)/node_modules/.installed $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && $(NPM) run build
+
+## frontend: install the npm packages (npm ci) and build the demo app into frontend/dist (when sources changed)
+frontend: $(FRONTEND)/dist/index.html
+
+## frontend-test: prettier and tsc, then the client's unit tests (Vitest)
+frontend-test: $(FRONTEND)/node_modules/.installed
+	cd $(FRONTEND) && $(NPM) run lint
+	cd $(FRONTEND) && $(NPM) test
+
+## run: install, build the demo app, migrate, seed the demo users and data, and serve on daphne (http://127.0.0.1:8000)
 run: install
+	@$(MAKE) --no-print-directory frontend || { test -f $(FRONTEND)/dist/index.html && \
+		echo "warning: could not rebuild the frontend; serving the existing build" >&2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -28,6 +49,6 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## test: lint and the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: lint
+## test: lint, the frontend unit tests, the build, and the whole pytest suite (browser tests included)
+test: lint frontend-test frontend
 	$(BIN)/pytest

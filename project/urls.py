@@ -1,9 +1,10 @@
-"""Top-level URLs: admin, REST API, OpenAPI schema and docs, browsable-API login."""
+"""Top-level URLs: the demo app, admin, REST API, OpenAPI schema and docs, browsable-API login."""
 
 from django.contrib import admin
-from django.urls import include, path
-from django.views.generic import RedirectView
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from project.frontend import frontend_index
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,5 +14,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("api/", include("realtime.urls")),
     path("api-auth/", include("rest_framework.urls")),
-    path("", RedirectView.as_view(url="/api/", permanent=False)),
+    # The single-page demo app and the routes it handles itself.
+    path("", frontend_index, name="frontend"),
+    re_path(r"^foo/[^/]+/?$", frontend_index),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -21,6 +22,8 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: Debian's Chromium, the only browser the browser tests use (never a downloaded one).
+CHROMIUM = "/usr/bin/chromium"
 
 
 def _unavailable(reason: str) -> None:
@@ -49,6 +52,16 @@ async def _close_sync_thread_connections() -> AsyncIterator[None]:
     """Close the connections opened in asgiref's sync thread, so test databases can be dropped."""
     yield
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(autouse=True)
+def _require_browser(request: pytest.FixtureRequest) -> None:
+    if not request.node.get_closest_marker("browser"):
+        return
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"this test needs Chromium at {CHROMIUM}: apt-get install chromium")
+    if not (Path(settings.FRONTEND_DIST) / "index.html").is_file():
+        _unavailable("this test needs the frontend build: make test builds it (cd frontend && npm ci && npm run build)")
 
 
 @pytest.fixture

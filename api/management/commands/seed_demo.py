@@ -40,4 +40,6 @@ class Command(BaseCommand):
             shared.members.add(bob)
             Foo.objects.create(owner=alice, name="Alice's private foo", bar="only alice sees this")
             Foo.objects.create(owner=bob, name="Bob's foo", bar="bob owns this")
-        self.stdout.write(self.style.SUCCESS("Demo data ready: log in at http://127.0.0.1:8000/api-auth/login/"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready: open http://127.0.0.1:8000/ and log in (two browsers: two users).")
+        )

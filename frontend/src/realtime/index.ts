@@ -1,0 +1,23 @@
+/**
+ * The realtime client, to lift into any app: `new RealtimeClient({reload})`,
+ * `client.subscribe({objectType: "foo", id}, foo.stream)`, listen with
+ * `client.addListener({onEvent, onStatus, ...})`. No React or Redux inside.
+ */
+export { Backoff, backoffDelay, type BackoffOptions } from "./backoff";
+export {
+  RealtimeClient,
+  defaultSocketUrl,
+  targetKey,
+  type CaughtUpInfo,
+  type ConnectionStatus,
+  type EndReason,
+  type Position,
+  type RealtimeClientOptions,
+  type RealtimeListener,
+  type Reload,
+  type SocketLike,
+  type SubscribedInfo,
+  type Target,
+} from "./client";
+export * as protocol from "./protocol";
+export type { EventFrame, EventMeta } from "./protocol";
