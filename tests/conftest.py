@@ -8,6 +8,7 @@ skipping.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
 from rest_framework.test import APIClient
 
@@ -42,10 +44,22 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             pytest.fail(f"REDIS_URL={settings.REDIS_URL} is set but Redis does not answer: {exc}", pytrace=False)
 
 
+@functools.cache
+def _password_hash(password: str) -> str:
+    """Hash each test password once per session: PBKDF2 takes ~0.25 s, and most tests create several users.
+
+    Still the default (PBKDF2) hasher, so a daphne subprocess with the project's settings verifies it.
+    """
+    return make_password(password)
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., AbstractUser]:
     def make(username: str, *, is_staff: bool = False, password: str = "pw-for-tests") -> AbstractUser:
-        return get_user_model().objects.create_user(username=username, password=password, is_staff=is_staff)
+        user = get_user_model().objects.create_user(username=username, password=None, is_staff=is_staff)
+        user.password = _password_hash(password)
+        user.save(update_fields=["password"])
+        return user
 
     return make
 
