@@ -9,15 +9,18 @@ skipping.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
+from django.db import connections
 from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -42,6 +45,17 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
         except redis.RedisError as exc:
             pytest.fail(f"REDIS_URL={settings.REDIS_URL} is set but Redis does not answer: {exc}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_async_test_connections(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After an async test, close the database connection its ORM calls opened in asgiref's shared thread.
+
+    Left open, it outlives the test; after the last one PostgreSQL refuses to drop the test database.
+    """
+    yield
+    if inspect.iscoroutinefunction(getattr(request, "function", None)):
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @functools.cache
