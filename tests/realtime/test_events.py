@@ -156,6 +156,25 @@ def test_send_is_one_transaction(notes, bob, carol):
     assert inbox(carol) == []
 
 
+def test_send_locks_streams_in_one_order_whatever_the_order_given(notes, alice, bob, carol):
+    """Streams are appended to (and locked) in name order, so concurrent sends cannot deadlock each other."""
+    registry_, posted = notes
+    order: list[str] = []
+
+    def record(sender, notification, **kwargs):
+        order.append(notification.stream.name)
+
+    notification_appended.connect(record, dispatch_uid="test-events-order")
+    try:
+        for users in ([alice, bob, carol], [carol, bob, alice], [bob, carol, alice]):
+            order.clear()
+            appended = registry_.send(posted, users=users, title="Hello")
+            assert order == sorted(inbox_stream(user.pk).name for user in users)
+            assert [n.stream.name for n in appended] == [inbox_stream(user.pk).name for user in users]
+    finally:
+        notification_appended.disconnect(dispatch_uid="test-events-order")
+
+
 def test_send_refuses_another_apps_event(notes, bob):
     """An app sends only its own events: a foreign one is a programming error."""
     registry_, _ = notes
