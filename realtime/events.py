@@ -80,6 +80,8 @@ class EventRegistry:
     ) -> list[Notification]:
         """Append ``event`` to each live object's stream and each user's inbox, in one transaction.
 
+        Returns the notifications in the order of ``objects`` then ``users``.
+
         ``title`` makes it a user-facing notification (an inbox entry);
         ``subject`` names the object it is about; ``push`` also queues it for
         the users' devices.
@@ -94,9 +96,13 @@ class EventRegistry:
         subject_type, subject_id = (None, None)
         if subject is not None:
             subject_type, subject_id = registry.get_for_model(type(subject)).object_type, subject.pk
+        # Each append locks its stream's counter row until commit: take them in one global order (by name)
+        # so that two sends to the same streams in different orders cannot deadlock.
+        appended: dict[int, Notification] = {}
         with transaction.atomic():
-            return [
-                notification_append(
+            for index in sorted(range(len(streams)), key=lambda i: streams[i].name):
+                stream = streams[index]
+                appended[index] = notification_append(
                     stream=stream,
                     event=event,
                     payload=payload or {},
@@ -108,5 +114,4 @@ class EventRegistry:
                     client_action=client_action,
                     push=push,
                 )
-                for stream in streams
-            ]
+        return [appended[index] for index in range(len(streams))]

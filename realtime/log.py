@@ -111,6 +111,10 @@ def stream_head(stream: StreamRef) -> Stream | None:
     return Stream.objects.filter(name=stream.name).first()
 
 
+#: How often ``stream_read`` reads again when retention or a reset deleted rows between its two queries.
+_READ_ATTEMPTS = 3
+
+
 def stream_read(
     *, stream: StreamRef, since: int | None, epoch: str | None = None, limit: int, allow_partial: bool = False
 ) -> StreamHistory:
@@ -121,6 +125,21 @@ def stream_read(
     paging) returns the first ``limit`` events instead of refusing when more
     are missing.
     """
+    for _attempt in range(_READ_ATTEMPTS):
+        history = _stream_read_once(stream=stream, since=since, epoch=epoch, limit=limit, allow_partial=allow_partial)
+        if history is not None:
+            return history
+    # Pruned or reset again and again while we read: refuse rather than replay a hole.
+    head = stream_head(stream)
+    return StreamHistory(
+        stream, head.epoch if head else None, head.seq if head else 0, recovered=False, reason="pruned"
+    )
+
+
+def _stream_read_once(
+    *, stream: StreamRef, since: int | None, epoch: str | None, limit: int, allow_partial: bool
+) -> StreamHistory | None:
+    """One read of head and rows; ``None`` when the rows no longer match the head (history changed meanwhile)."""
     head = stream_head(stream)
     seq = head.seq if head else 0
     current_epoch = head.epoch if head else None
@@ -142,9 +161,19 @@ def stream_read(
     if seq - since > limit and not allow_partial:
         return refuse("limit")
     rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
+    # Every seq up to the head we read had committed before we read it, so the rows must run since+1,
+    # since+2, ... at least that far (or to the limit). A hole means retention or a reset committed between
+    # the two queries; reading again sees its raised horizon (or new epoch) and refuses.
+    if not _unbroken(rows, since=since, at_least=min(seq - since, limit)):
+        return None
     for row in rows:
         row.stream = head
     return StreamHistory(stream, current_epoch, seq, recovered=True, notifications=rows)
+
+
+def _unbroken(rows: list[Notification], *, since: int, at_least: int) -> bool:
+    """Whether ``rows`` are seqs since+1, since+2, ... without a hole, and at least ``at_least`` of them."""
+    return len(rows) >= at_least and all(row.seq == since + 1 + i for i, row in enumerate(rows))
 
 
 def stream_range(*, stream: StreamRef, after: int, through: int) -> list[Notification]:

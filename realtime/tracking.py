@@ -94,7 +94,7 @@ def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> 
     from realtime.registry import CHANGED
 
     through = getattr(live.model, field_name).through
-    cleared: dict[int, set[int]] = {}
+    leaving: dict[int, set[int]] = {}
 
     def on_m2m(
         sender: type[models.Model],
@@ -105,14 +105,17 @@ def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> 
         **kwargs: Any,
     ) -> None:
         field = live.model._meta.get_field(field_name)
-        if action == "pre_clear":
-            # Remember who is about to lose access; post_clear has no pk_set.
+        if action in {"pre_clear", "pre_remove"}:
+            # Remember who is really about to go: post_clear has no pk_set, and remove's pk_set
+            # is what was asked for, including ids that were never related (no change, no event).
             related = getattr(instance, field.remote_field.get_accessor_name() if reverse else field_name)
-            cleared[id(instance)] = set(related.values_list("pk", flat=True))
+            if action == "pre_remove":
+                related = related.filter(pk__in=pk_set or ())
+            leaving[id(instance)] = set(related.values_list("pk", flat=True))
             return
         if action not in {"post_add", "post_remove", "post_clear"}:
             return
-        affected = cleared.pop(id(instance), set()) if action == "post_clear" else set(pk_set or ())
+        affected = set(pk_set or ()) if action == "post_add" else leaving.pop(id(instance), set())
         if not affected:
             return
         removed = action != "post_add"

@@ -8,15 +8,18 @@ skipping.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
 from django.db import connections
 from rest_framework.test import APIClient
@@ -48,13 +51,6 @@ def _require_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-async def _close_sync_thread_connections() -> AsyncIterator[None]:
-    """Close the connections opened in asgiref's sync thread, so test databases can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture(autouse=True)
 def _require_browser(request: pytest.FixtureRequest) -> None:
     if not request.node.get_closest_marker("browser"):
         return
@@ -64,10 +60,33 @@ def _require_browser(request: pytest.FixtureRequest) -> None:
         _unavailable("this test needs the frontend build: make test builds it (cd frontend && npm ci && npm run build)")
 
 
+@pytest.fixture(autouse=True)
+def _close_async_test_connections(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After an async test, close the database connection its ORM calls opened in asgiref's shared thread.
+
+    Left open, it outlives the test; after the last one PostgreSQL refuses to drop the test database.
+    """
+    yield
+    if inspect.iscoroutinefunction(getattr(request, "function", None)):
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    """Hash each test password once per session: PBKDF2 takes ~0.25 s, and most tests create several users.
+
+    Still the default (PBKDF2) hasher, so a daphne subprocess with the project's settings verifies it.
+    """
+    return make_password(password)
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., AbstractUser]:
     def make(username: str, *, is_staff: bool = False, password: str = "pw-for-tests") -> AbstractUser:
-        return get_user_model().objects.create_user(username=username, password=password, is_staff=is_staff)
+        user = get_user_model().objects.create_user(username=username, password=None, is_staff=is_staff)
+        user.password = _password_hash(password)
+        user.save(update_fields=["password"])
+        return user
 
     return make
 
