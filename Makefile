@@ -41,7 +41,7 @@ run: install
 	@$(MAKE) --no-print-directory frontend || { test -f $(FRONTEND)/dist/index.html && \
 		echo "warning: could not rebuild the frontend; serving the existing build" >&2; }
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/daphne --bind $(HOST) --port $(PORT) project.asgi:application
 

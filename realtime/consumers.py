@@ -164,8 +164,8 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             replayed=len(history.notifications),
         )
         if history.reason == "limit":
-            frame["history"] = f"{reverse('realtime:notification-log')}?{urlencode({'stream': stream.name})}"
-            frame["history"] += f"&since={data['since']}"
+            query = urlencode({"stream": stream.name, "since": data["since"], "epoch": history.epoch})
+            frame["history"] = f"{reverse('realtime:notification-log')}?{query}"
         await self.send_json(frame)
 
     async def handle_unsubscribe(self, message: dict[str, Any], request_id: str | int | None) -> None:

@@ -1,8 +1,9 @@
 """Event frames: a logged ``Notification`` as the Redux action clients receive.
 
 One function builds the frame for live delivery, in-band replay and the REST
-log alike, so a replayed event is byte-for-byte the frame that was (or would
-have been) sent live.
+log alike, so a replayed event is the same JSON value as the frame that was
+(or would have been) sent live. (Not always the same bytes: PostgreSQL's
+jsonb may reorder the keys of a stored payload.)
 """
 
 from __future__ import annotations

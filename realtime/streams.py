@@ -48,7 +48,7 @@ def parse_stream(name: object) -> StreamRef | None:
         return None
     prefix, public_id = name.split(".")
     pk = decode_id(public_id)
-    if not prefix or pk is None:
+    if not prefix or pk is None or prefix == protocol.INBOX:
         return None
     if prefix == INBOX_PREFIX:
         return inbox_stream(pk)

@@ -41,7 +41,9 @@ def test_database_url() -> str:
 
 
 class DaphneServer:
-    def __init__(self, *, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
+    def __init__(
+        self, *, env: dict[str, str] | None = None, command: list[str] | None = None, log_dir: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -52,7 +54,8 @@ class DaphneServer:
         }
         self.command = command or [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}"]
         self.command = [part.format(port=self.port) for part in self.command] + ["project.asgi:application"]
-        self.log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
+        # Pass log_dir (a pytest tmp_path) so the log is cleaned up with the test's other files.
+        self.log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", dir=log_dir, delete=False)  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -179,3 +179,12 @@ def test_me(client_for, alice):
     """/api/me returns the authenticated user with a hashid."""
     body = client_for(alice).get("/api/me").json()
     assert body == {"id": encode_id(alice.pk), "username": "alice", "is_staff": False}
+
+
+def test_members_are_listed_in_a_stable_order(client_for, alice, make_user):
+    """Members come back sorted, whatever order they were added in, so equal states serialize equally."""
+    users = [make_user(name) for name in ("zed", "amy", "mo")]
+    foo = Foo.objects.create(owner=alice, name="ordered")
+    for user in users:
+        foo.members.add(user)
+    assert client_for(alice).get(detail(foo)).json()["members"] == ["amy", "mo", "zed"]

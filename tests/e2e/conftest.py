@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -11,12 +12,12 @@ from tests.servers import DaphneServer
 
 
 @pytest.fixture
-def daphne(transactional_db: None) -> Iterator[Callable[..., DaphneServer]]:
+def daphne(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., DaphneServer]]:
     """Start daphne processes on the test database; all are stopped at teardown."""
     servers: list[DaphneServer] = []
 
     def start(**kwargs) -> DaphneServer:
-        server = DaphneServer(**kwargs).start()
+        server = DaphneServer(log_dir=tmp_path, **kwargs).start()
         servers.append(server)
         return server
 

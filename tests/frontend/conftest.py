@@ -33,9 +33,9 @@ PASSWORD = "pw-for-tests"  # tests/conftest.py make_user's default
 
 
 @pytest.fixture
-def server(transactional_db: None) -> Iterator[DaphneServer]:
+def server(transactional_db: None, tmp_path: Path) -> Iterator[DaphneServer]:
     """daphne serving the built app against the test database (and the test's channel layer)."""
-    daphne = DaphneServer().start()
+    daphne = DaphneServer(log_dir=tmp_path).start()
     yield daphne
     daphne.stop()
 

@@ -209,7 +209,7 @@ async def test_more_than_the_replay_limit_replays_nothing_and_points_to_rest(con
     assert len(frames) == 1
     assert (frames[0]["recovered"], frames[0]["replayed"], frames[0]["seq"]) == (False, 0, start.seq + 6)
     stream = f"foo.{encode_id(foo.pk)}"
-    assert frames[0]["history"] == f"/api/notifications/?stream={stream}&since={start.seq}"
+    assert frames[0]["history"] == f"/api/notifications/?stream={stream}&since={start.seq}&epoch={start.epoch}"
 
     # Exactly the limit is still replayed in-band.
     *replayed, subscribed = await subscribe(communicator, foo, since=start.seq + 1, epoch=start.epoch)

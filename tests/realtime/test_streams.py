@@ -24,7 +24,9 @@ def test_object_and_inbox_names_round_trip():
     assert not foo.is_inbox
 
 
-@pytest.mark.parametrize("name", [None, 5, "", "foo", "foo.", ".abc", "foo.bad!", "foo.a.b", "foo.zz"])
+@pytest.mark.parametrize(
+    "name", [None, 5, "", "foo", "foo.", ".abc", "foo.bad!", "foo.a.b", "foo.zz", f"inbox.{encode_id(1)}"]
+)
 def test_malformed_names(name):
     """Anything but <type>.<one valid hashid> is None."""
     assert parse_stream(name) is None

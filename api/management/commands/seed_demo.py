@@ -23,7 +23,10 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = "Create the demo users alice, bob and admin, their API tokens, and a few Foos."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the app is served (printed).")
+
+    def handle(self, *args: object, url: str, **options: object) -> None:
         User = get_user_model()
         users = {}
         for username, password, is_staff in DEMO_USERS:
@@ -40,6 +43,4 @@ class Command(BaseCommand):
             shared.members.add(bob)
             Foo.objects.create(owner=alice, name="Alice's private foo", bar="only alice sees this")
             Foo.objects.create(owner=bob, name="Bob's foo", bar="bob owns this")
-        self.stdout.write(
-            self.style.SUCCESS("Demo data ready: open http://127.0.0.1:8000/ and log in (two browsers: two users).")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: open {url} and log in (two browsers: two users)."))
