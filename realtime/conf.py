@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_MAX_PER_STREAM": 10_000,
     # Channel layer
     "GROUP_PREFIX": "rt",
+    "SYNC_INTERVAL": 5.0,
     # Auth
     "TICKET_TTL": 30,
 }

@@ -9,6 +9,10 @@ to the log, reply. The ordering rules that make it lossless:
 * a live event whose seq skips ahead (publishes of concurrent commits can
   arrive out of order, and a channel layer may drop a message) is preceded by
   the missing events read from the log, so the client sees seqs in order;
+  the same catch-up runs when the process's ``StreamWatcher`` reports a head
+  this socket has not reached (the last event before a quiet period was
+  lost). Filling from the log re-runs the permission check first, since a
+  lost event may have been the one that revoked access;
 * delivery forwards the pre-encoded frame text: no serialization and no
   database query per delivered event, except a permission recheck when the
   event says visibility may have changed.
@@ -39,6 +43,7 @@ from realtime.log import stream_range, stream_read
 from realtime.ratelimit import TokenBucket
 from realtime.serializers import MessageSerializer, SubscribeSerializer, UnsubscribeSerializer, request_id_of
 from realtime.streams import StreamRef, group_name, user_group
+from realtime.watcher import get_watcher
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +96,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for name in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(group_name(name), self.channel_name)
+            get_watcher(self.channel_layer).unwatch(name, self.channel_name)
         user = getattr(self, "user", None)
         if user is not None and user.is_authenticated:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
@@ -154,6 +160,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=protocol.encode(event_frame(notification)))
         seq = max([history.seq, *(n.seq for n in history.notifications)])
         self.subscriptions[stream.name] = Subscription(stream=stream, last_seq=seq)
+        get_watcher(self.channel_layer).watch(stream.name, self.channel_name)
         frame = protocol.reply(
             protocol.SUBSCRIBED,
             request_id,
@@ -187,16 +194,18 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         if self.concerns_me(message.get("recheck")) and not await self.may_read(subscription.stream):
             await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
             return
-        if seq > subscription.last_seq + 1:
-            missing = await database_sync_to_async(stream_range)(
-                stream=subscription.stream, after=subscription.last_seq, through=seq - 1
-            )
-            for notification in missing:
-                await self.send(text_data=protocol.encode(event_frame(notification)))
+        if seq > subscription.last_seq + 1 and not await self.catch_up(subscription, through=seq - 1):
+            return
         await self.send(text_data=message["text"])
         subscription.last_seq = seq
         if message.get("final"):
             await self.end_subscription(subscription.stream.name, reason=protocol.REASON_DELETED)
+
+    async def realtime_sync(self, message: dict[str, Any]) -> None:
+        """The stream's head, from the ``StreamWatcher``: fill from the log if a live event was lost."""
+        subscription = self.subscriptions.get(message["stream"])
+        if subscription is not None and message["seq"] > subscription.last_seq:
+            await self.catch_up(subscription, through=message["seq"])
 
     async def realtime_recheck(self, message: dict[str, Any]) -> None:
         """The user's own access changed (flags, groups, deletion): re-run every check."""
@@ -209,6 +218,19 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
                 await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
 
     # --- helpers -----------------------------------------------------------------
+
+    async def catch_up(self, subscription: Subscription, *, through: int) -> bool:
+        """Send the logged events after ``last_seq`` up to ``through``; ``False`` if access was revoked."""
+        if not await self.may_read(subscription.stream):
+            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
+            return False
+        missing = await database_sync_to_async(stream_range)(
+            stream=subscription.stream, after=subscription.last_seq, through=through
+        )
+        for notification in missing:
+            await self.send(text_data=protocol.encode(event_frame(notification)))
+            subscription.last_seq = notification.seq
+        return True
 
     def concerns_me(self, recheck: Any) -> bool:
         return recheck == "*" or (isinstance(recheck, list) and self.user.pk in recheck)
@@ -228,6 +250,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
     ) -> None:
         self.subscriptions.pop(name, None)
         await self.channel_layer.group_discard(group_name(name), self.channel_name)
+        get_watcher(self.channel_layer).unwatch(name, self.channel_name)
         fields: dict[str, Any] = {"stream": name}
         if reason is not None:
             fields["reason"] = reason
