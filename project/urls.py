@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("api.urls")),
     path("api/", include("realtime.urls")),
+    path("api/", include("realtime.push.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", RedirectView.as_view(url="/api/", permanent=False)),
 ]
