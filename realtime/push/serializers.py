@@ -58,9 +58,9 @@ class SubscriptionSerializer(serializers.Serializer):
     keys = SubscriptionKeysSerializer()
 
 
-def _check_url_scheme(value: str) -> str:
+def _check_url_scheme(value: str, *, field: str) -> str:
     if realtime_settings.PUSH_REQUIRE_HTTPS and not value.lower().startswith("https://"):
-        raise serializers.ValidationError("Must be an https:// URL.")
+        raise serializers.ValidationError({field: "Must be an https:// URL (REALTIME_PUSH_REQUIRE_HTTPS)."})
     return value
 
 
@@ -107,10 +107,10 @@ class DeviceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({name: f"Not used for kind {kind!r}." for name in extra})
         value = attrs.pop(field)
         if kind == Device.Kind.WEBPUSH:
-            attrs["address"] = _check_url_scheme(value["endpoint"])
+            attrs["address"] = _check_url_scheme(value["endpoint"], field=field)
             attrs["p256dh"], attrs["auth"] = value["keys"]["p256dh"], value["keys"]["auth"]
         elif kind == Device.Kind.WEBHOOK:
-            attrs["address"] = _check_url_scheme(value)
+            attrs["address"] = _check_url_scheme(value, field=field)
         elif kind == Device.Kind.APNS and not APNS_TOKEN.match(value):
             raise serializers.ValidationError({"token": "An APNs device token is 64 or more hex digits."})
         elif kind == Device.Kind.FCM and not FCM_TOKEN.match(value):
