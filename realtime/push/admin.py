@@ -12,11 +12,11 @@ from realtime.push.queue import deliveries_requeue, device_deactivate
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "kind", "active", "created_at", "last_sent_at", "deactivated_reason"]
+    list_display = ["__str__", "user", "kind", "active", "created_at", "deactivated_reason"]
     list_filter = ["kind", "active"]
     search_fields = ["user__username", "name", "address"]
     raw_id_fields = ["user"]
-    readonly_fields = ["secret", "created_at", "last_sent_at", "deactivated_at"]
+    readonly_fields = ["secret", "created_at", "deactivated_at"]
     actions = ["deactivate"]
 
     @admin.action(description="Deactivate (drop what is queued for them)")

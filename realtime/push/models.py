@@ -47,7 +47,6 @@ class Device(models.Model):
     deactivated_at = models.DateTimeField(null=True, blank=True)
     deactivated_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    last_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

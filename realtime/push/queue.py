@@ -85,7 +85,12 @@ class Recorded:
 
 
 def delivery_record(*, results: Iterable[tuple[Delivery, Outcome]]) -> list[Recorded]:
-    """Store the outcome of each attempt in one transaction; deactivate devices that are gone."""
+    """Store the outcome of each attempt in one transaction; deactivate devices that are gone.
+
+    Only the batch's own delivery rows are written for the common outcomes: no
+    per-device counter, whose hot row would serialise concurrent workers and
+    let their record transactions deadlock.
+    """
     recorded = []
     with transaction.atomic():
         now = timezone.now()
@@ -100,8 +105,6 @@ def delivery_record(*, results: Iterable[tuple[Delivery, Outcome]]) -> list[Reco
                 logger.warning("Delivery %s: lease lost before its outcome (%s) was recorded", delivery.pk, outcome)
             elif outcome.result == Result.GONE:
                 device_deactivate(device_id=delivery.device_id, reason=outcome.error)
-            elif outcome.result == Result.SENT:
-                Device.objects.filter(pk=delivery.device_id).update(last_sent_at=now)
             recorded.append(Recorded(delivery.pk, fields["status"], applied))
     return recorded
 

@@ -85,9 +85,8 @@ class DeviceSerializer(serializers.ModelSerializer):
             "active",
             "deactivated_reason",
             "created_at",
-            "last_sent_at",
         ]
-        read_only_fields = ["active", "deactivated_reason", "created_at", "last_sent_at"]
+        read_only_fields = ["active", "deactivated_reason", "created_at"]
 
     def validate_kind(self, value: str) -> str:
         backend = get_backend_class(value)()

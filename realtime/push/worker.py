@@ -11,8 +11,10 @@ and be recorded, then returns; a second ``stop()`` cancels at once, and the
 leases of that batch expire and are reclaimed by any worker.
 
 Database calls run in a thread (``sync_to_async``). The worker keeps its
-connection open between batches and drops it after a database error, so the
-next batch reconnects.
+connection open between batches and drops it after a database error if it
+is no longer usable, so the next batch reconnects. Storing outcomes is
+retried a few times (a deadlock, a dropped connection): the sends already
+happened, and an outcome that is lost means sending again after the lease.
 """
 
 from __future__ import annotations
@@ -28,18 +30,21 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DatabaseError, connection
 
 from realtime.conf import realtime_settings
 from realtime.push.backends import PushBackend, get_backends
 from realtime.push.backends.base import Outcome, Result
 from realtime.push.messages import push_message
 from realtime.push.models import Delivery
-from realtime.push.queue import delivery_claim, delivery_record
+from realtime.push.queue import Recorded, delivery_claim, delivery_record
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Tries to store a batch's outcomes (a deadlock or a dropped connection is retried: the sends already happened).
+RECORD_ATTEMPTS = 3
 
 
 def _db(fn: Callable[..., T]) -> Callable[..., Any]:
@@ -48,8 +53,8 @@ def _db(fn: Callable[..., T]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
-        except (OperationalError, InterfaceError):
-            connection.close()
+        except DatabaseError:
+            connection.close_if_unusable_or_obsolete()
             raise
 
     return sync_to_async(call, thread_sensitive=True)
@@ -140,9 +145,9 @@ class PushWorker:
             return 0
         messages: dict[int, dict[str, Any]] = {}
         outcomes = await asyncio.gather(*(self.attempt(delivery, messages) for delivery in deliveries))
-        recorded = await _db(delivery_record)(results=list(zip(deliveries, outcomes, strict=True)))
+        recorded = await self.record(list(zip(deliveries, outcomes, strict=True)))
         for outcome, row in zip(outcomes, recorded, strict=True):
-            self.stats[row.status if row.applied else "lease_lost"] += 1
+            self.stats[str(row.status) if row.applied else "lease_lost"] += 1
             if outcome.result != Result.SENT:
                 logger.log(
                     logging.INFO if outcome.result == Result.RETRY else logging.WARNING,
@@ -153,6 +158,18 @@ class PushWorker:
                     outcome.error,
                 )
         return len(deliveries)
+
+    async def record(self, results: list[tuple[Delivery, Outcome]]) -> list[Recorded]:
+        """Store the outcomes, retrying database errors: an outcome lost here means sending again after the lease."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return await _db(delivery_record)(results=results)
+            except DatabaseError as exc:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                logger.warning("push worker %s: recording failed (%s); retrying", self.name, exc)
+                await asyncio.sleep(0.1 * attempt)
+        raise AssertionError("unreachable")
 
     async def attempt(self, delivery: Delivery, messages: dict[int, dict[str, Any]]) -> Outcome:
         """Send one delivery; any exception of a backend becomes a ``retry`` outcome (logged)."""

@@ -86,6 +86,10 @@ class _Recorder:
         raise NotImplementedError
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the default backlog of 5 drops a worker's concurrent connections
+
+
 class HTTPReceiver(_Recorder):
     def start(self) -> HTTPReceiver:
         recorder = self
@@ -107,7 +111,7 @@ class HTTPReceiver(_Recorder):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), RequestHandler)
+        self.server = _Server(("127.0.0.1", self.port), RequestHandler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
