@@ -61,11 +61,11 @@ class _Recorder:
         return f"http://127.0.0.1:{self.port}"
 
     def answer(self, request: Received) -> Reply:
-        if self.delay:
-            time.sleep(self.delay)
         with self._lock:
             self.received.append(request)
             canned = self.replies.popleft() if self.replies else None
+        if self.delay:
+            time.sleep(self.delay)
         return canned or self.handler(request)
 
     def count(self, key: Callable[[Received], Any]) -> Counter:

@@ -63,3 +63,14 @@ def test_the_idempotency_key_is_unique_per_notification_and_device(alice, make_d
     assert delivery.idempotency_key.count(".") == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         Delivery.objects.create(notification=notification, device=device)
+
+
+def test_sharing_a_foo_queues_a_push_for_the_new_member(alice, bob, make_device):
+    """The demo's share notification (push=True) reaches the new member's devices, not the owner's."""
+    make_device(alice, Device.Kind.WEBHOOK, "http://127.0.0.1:9/alice")
+    bobs = make_device(bob, Device.Kind.WEBHOOK, "http://127.0.0.1:9/bob")
+    foo = Foo.objects.create(owner=alice, name="Plans")
+    foo.members.add(bob)
+    [delivery] = Delivery.objects.select_related("notification")
+    assert delivery.device == bobs
+    assert delivery.notification.event == "api:foo:shared"
