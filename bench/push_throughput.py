@@ -102,16 +102,19 @@ def start_workers(count: int, *, env: dict[str, str], batch_size: int) -> list[t
         )
         workers.append((process, log))
     deadline = time.monotonic() + 60
-    while not all("started" in log.read_text() for _, log in workers):
+    while not all("sending" in log.read_text() for _, log in workers):  # the start-up line, printed at any LOG_LEVEL
         if time.monotonic() > deadline or any(p.poll() is not None for p, _ in workers):
-            raise SystemExit("workers did not start:\n" + "\n".join(log.read_text() for _, log in workers))
+            output = "\n".join(log.read_text() for _, log in workers)
+            stop_workers(workers)
+            raise SystemExit(f"workers did not start:\n{output}")
         time.sleep(0.05)
     return workers
 
 
 def stop_workers(workers: list[tuple[subprocess.Popen, Path]]) -> None:
     for process, _ in workers:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
     for process, log in workers:
         process.wait(timeout=60)
         log.unlink(missing_ok=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from realtime.push.backends import Outcome
@@ -117,3 +119,13 @@ def test_requeue_gives_dead_letters_a_fresh_budget(queued, alice, make_device):
     assert set(Delivery.objects.exclude(pk=orphan.pk).values_list("status", "attempts")) == {(Status.PENDING, 0)}
     assert Delivery.objects.get(pk=orphan.pk).status == Status.DEAD
     assert len(delivery_claim(worker="w", limit=10)) == 3
+
+
+@pytest.mark.postgres
+def test_claims_use_skip_locked_on_postgresql(queued):
+    """On PostgreSQL the claim locks its rows with FOR UPDATE SKIP LOCKED and a LIMIT of the batch size."""
+    with CaptureQueriesContext(connection) as queries:
+        delivery_claim(worker="w", limit=2)
+    [select] = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert "SKIP LOCKED" in select
+    assert "LIMIT 2" in select
