@@ -10,7 +10,7 @@ Webhook URLs are per user: several services may use the same URL.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from realtime.push.models import Device, new_webhook_secret
 
@@ -19,6 +19,15 @@ def device_register(
     *, user: AbstractBaseUser, kind: str, address: str, name: str = "", p256dh: str = "", auth: str = ""
 ) -> tuple[Device, bool]:
     """Create or update (and reactivate) ``user``'s device for ``address``; returns (device, created)."""
+    try:
+        return _register(user=user, kind=kind, address=address, name=name, p256dh=p256dh, auth=auth)
+    except IntegrityError:  # a concurrent registration of the same address won the insert: update it instead
+        return _register(user=user, kind=kind, address=address, name=name, p256dh=p256dh, auth=auth)
+
+
+def _register(
+    *, user: AbstractBaseUser, kind: str, address: str, name: str, p256dh: str, auth: str
+) -> tuple[Device, bool]:
     with transaction.atomic():
         if kind != Device.Kind.WEBHOOK:
             Device.objects.filter(kind=kind, address=address).exclude(user=user).delete()

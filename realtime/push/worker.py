@@ -124,7 +124,7 @@ class PushWorker:
             logger.info("push worker %s: stopped (%s)", self.name, dict(self.stats))
 
     async def drain(self) -> Counter[str]:
-        """Run batches until nothing is due, then close the HTTP clients (tests, ``--burst``)."""
+        """Run batches until nothing is due, then close the HTTP clients (tests and scripts; errors propagate)."""
         try:
             while await self.run_once():
                 pass

@@ -6,7 +6,7 @@ import asyncio
 import signal
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from realtime.push.worker import PushWorker
 
@@ -44,6 +44,8 @@ class Command(BaseCommand):
         kinds = worker.check()
         self.stderr.write(f"pushworker {worker.name}: sending {', '.join(kinds)}")
         asyncio.run(self._run(worker, burst=burst))
+        if burst and worker.stats["errors"]:
+            raise CommandError(f"{worker.stats['errors']} batch(es) failed; see the log above.")
 
     async def _run(self, worker: PushWorker, *, burst: bool) -> None:
         loop = asyncio.get_running_loop()
