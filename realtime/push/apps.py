@@ -1,4 +1,4 @@
-"""App configuration for ``realtime.push``: hooks the outbox into the notification log."""
+"""App configuration for ``realtime.push``: hooks the outbox into the notification log, checks provider settings."""
 
 from django.apps import AppConfig
 
@@ -11,5 +11,8 @@ class PushConfig(AppConfig):
 
     def ready(self) -> None:
         from realtime.push import outbox
+        from realtime.push.backends import get_backends
 
         outbox.connect()
+        for backend in get_backends().values():
+            backend.check()  # a malformed key or half-done provider set-up fails here, in every process

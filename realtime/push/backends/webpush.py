@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from pywebpush import WebPusher
 
 from realtime import protocol
@@ -33,7 +34,14 @@ class WebPushBackend(PushBackend):
     required_settings = ("PUSH_VAPID_PRIVATE_KEY", "PUSH_VAPID_SUBJECT")
 
     def check(self) -> None:
-        vapid_signer()  # a malformed key fails here, at start-up
+        if vapid_signer() is None:  # a malformed key fails here, at start-up
+            return
+        subject = realtime_settings.PUSH_VAPID_SUBJECT
+        if not subject.startswith(("mailto:", "https://")):
+            raise ImproperlyConfigured(
+                f"REALTIME_PUSH_VAPID_SUBJECT={subject!r}: set it to your contact, mailto:you@example.com "
+                "or an https:// URL (push services require it with a VAPID key)."
+            )
 
     def get_claims(self, *, endpoint: str) -> dict[str, Any]:
         parts = urlsplit(endpoint)

@@ -90,3 +90,12 @@ def test_stop_ends_the_loop_after_the_batch_in_flight(alice, make_device, receiv
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     assert worker.stats["sent"] == 2
     assert len(receiver.received) == 2
+
+
+def test_a_vapid_key_without_subject_fails_the_start_up_check(push_settings):
+    """Push services require a VAPID subject: a key without one is a start-up error saying what to set."""
+    from realtime.push.vapid import vapid_keys_generate
+
+    push_settings(PUSH_VAPID_PRIVATE_KEY=vapid_keys_generate()[0], PUSH_VAPID_SUBJECT="")
+    with pytest.raises(ImproperlyConfigured, match="REALTIME_PUSH_VAPID_SUBJECT"):
+        PushWorker().check()
