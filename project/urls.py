@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("api.urls")),
     path("api/", include("realtime.urls")),
+    path("api/", include("realtime.push.urls")),
     path("api-auth/", include("rest_framework.urls")),
     # The single-page demo app and the routes it handles itself.
     path("", frontend_index, name="frontend"),

@@ -34,6 +34,27 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_INTERVAL": 5.0,
     # Auth
     "TICKET_TTL": 30,
+    # Push queue and worker (realtime.push; docs/push.md)
+    "PUSH_BATCH_SIZE": 20,
+    "PUSH_LEASE_SECONDS": 60.0,
+    "PUSH_IDLE_SECONDS": 1.0,
+    "PUSH_MAX_ATTEMPTS": 10,
+    "PUSH_BACKOFF_BASE": 10.0,
+    "PUSH_BACKOFF_MAX": 6 * 3600.0,
+    "PUSH_TIMEOUT": 10.0,
+    "PUSH_TTL": 24 * 3600,
+    "PUSH_REQUIRE_HTTPS": True,
+    "PUSH_VAPID_PRIVATE_KEY": "",
+    "PUSH_VAPID_SUBJECT": "",
+    "PUSH_FCM_CREDENTIALS": "",
+    "PUSH_FCM_PROJECT_ID": "",
+    "PUSH_FCM_ENDPOINT": "https://fcm.googleapis.com",
+    "PUSH_FCM_TOKEN_URL": "",
+    "PUSH_APNS_KEY": "",
+    "PUSH_APNS_KEY_ID": "",
+    "PUSH_APNS_TEAM_ID": "",
+    "PUSH_APNS_TOPIC": "",
+    "PUSH_APNS_ENDPOINT": "https://api.push.apple.com",
 }
 
 

@@ -1,0 +1,10 @@
+"""Durable push delivery: devices, an outbox of deliveries, and the worker that sends them.
+
+User-facing inbox notifications appended with ``push=True`` become one
+``Delivery`` row per active ``Device`` of the user, in the appending
+transaction (``outbox``). ``manage.py pushworker`` claims due rows
+(``queue``), sends them through a backend per device kind (``backends``:
+Web Push, FCM, APNs, webhooks) and records the outcome, with retries,
+dead letters and device deactivation. A nested app (label ``push``) of
+``realtime``: it imports ``realtime``, never a project's domain apps.
+"""

@@ -1,0 +1,180 @@
+"""FCM backend: Firebase Cloud Messaging HTTP v1, authorised with a service account's OAuth token.
+
+The service account JSON (``PUSH_FCM_CREDENTIALS``: the JSON text or a path
+to the file Firebase gives you) signs an RS256 JWT assertion (PyJWT), which
+its ``token_uri`` (or ``PUSH_FCM_TOKEN_URL``) exchanges for a bearer token,
+cached until shortly before it expires. Messages go to
+``PUSH_FCM_ENDPOINT/v1/projects/<project>/messages:send``. UNREGISTERED,
+SENDER_ID_MISMATCH and an INVALID_ARGUMENT about the token deactivate the
+device; 401 refreshes the token and retries; 429/5xx retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import cached_property
+from typing import Any
+
+import httpx
+import jwt
+from django.core.exceptions import ImproperlyConfigured
+
+from realtime import protocol
+from realtime.conf import realtime_settings
+from realtime.push.backends.base import Outcome, PushBackend
+from realtime.push.credentials import credential_json
+from realtime.push.messages import message_fit
+from realtime.push.models import Delivery, Device
+from realtime.push.retry import retry_after_seconds
+
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_FRAME = 3000  # FCM caps the whole message at 4096 bytes; leave room for the notification block
+GONE_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+
+
+class FcmBackend(PushBackend):
+    kind = Device.Kind.FCM
+    required_settings = ("PUSH_FCM_CREDENTIALS",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    @cached_property
+    def service_account(self) -> dict[str, Any]:
+        account = credential_json(setting="PUSH_FCM_CREDENTIALS", value=realtime_settings.PUSH_FCM_CREDENTIALS)
+        missing = [key for key in ("client_email", "private_key") if not account.get(key)]
+        if missing:
+            raise ImproperlyConfigured(
+                f"REALTIME_PUSH_FCM_CREDENTIALS lacks {', '.join(missing)}: use a service account key."
+            )
+        if not (realtime_settings.PUSH_FCM_PROJECT_ID or account.get("project_id")):
+            raise ImproperlyConfigured("Set REALTIME_PUSH_FCM_PROJECT_ID (the service account JSON has no project_id).")
+        return account
+
+    def check(self) -> None:
+        if self.is_configured():
+            self.service_account  # noqa: B018  (loads and validates)
+
+    def get_project_id(self) -> str:
+        return realtime_settings.PUSH_FCM_PROJECT_ID or self.service_account["project_id"]
+
+    def get_token_url(self) -> str:
+        return (
+            realtime_settings.PUSH_FCM_TOKEN_URL
+            or self.service_account.get("token_uri")
+            or "https://oauth2.googleapis.com/token"
+        )
+
+    def get_send_url(self) -> str:
+        return f"{realtime_settings.PUSH_FCM_ENDPOINT.rstrip('/')}/v1/projects/{self.get_project_id()}/messages:send"
+
+    def get_assertion(self) -> str:
+        account = self.service_account
+        now = int(time.time())
+        claims = {
+            "iss": account["client_email"],
+            "scope": SCOPE,
+            "aud": self.get_token_url(),
+            "iat": now,
+            "exp": now + 3600,
+        }
+        headers = {"kid": account["private_key_id"]} if account.get("private_key_id") else None
+        return jwt.encode(claims, account["private_key"], algorithm="RS256", headers=headers)
+
+    async def access_token(self) -> str | Outcome:
+        """A cached OAuth bearer token, fetched when missing or about to expire."""
+        async with self._token_lock:
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            response = await self.post(
+                self.get_token_url(), data={"grant_type": GRANT_TYPE, "assertion": self.get_assertion()}
+            )
+            if isinstance(response, Outcome):
+                return response
+            if response.status_code != 200:
+                return Outcome.retry(f"OAuth token request failed: HTTP {response.status_code}: {response.text[:300]}")
+            grant = response.json()
+            self._token = grant["access_token"]
+            self._token_expires = time.monotonic() + float(grant.get("expires_in", 3600)) - 60
+            return self._token
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    def get_message(self, *, delivery: Delivery, message: dict[str, Any]) -> dict[str, Any]:
+        payload = message.get("payload", {})
+        return {
+            "message": {
+                "token": delivery.device.address,
+                "notification": {"title": payload.get("title", ""), "body": payload.get("body", "")},
+                "data": {
+                    "type": message.get("type", ""),
+                    "client_action": payload.get("client_action") or "",
+                    "frame": protocol.encode(message_fit(message, limit=MAX_FRAME)),
+                },
+                "android": {"ttl": f"{realtime_settings.PUSH_TTL}s"},
+            }
+        }
+
+    async def send(self, *, delivery: Delivery, message: dict[str, Any]) -> Outcome:
+        if not self.is_configured():
+            return self.not_configured()
+        token = await self.access_token()
+        if isinstance(token, Outcome):
+            return token
+        response = await self.post(
+            self.get_send_url(),
+            json=self.get_message(delivery=delivery, message=message),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if isinstance(response, Outcome):
+            return response
+        return self.get_outcome(response)
+
+    def get_outcome(self, response: httpx.Response) -> Outcome:
+        status = response.status_code
+        if status == 200:
+            return Outcome.sent(status)
+        error = _fcm_error(response)
+        text = f"HTTP {status} {error['status']} {error['code']}: {error['message']}".strip()
+        if error["code"] in GONE_CODES or error["status"] in GONE_CODES:
+            return Outcome.gone(text, status=status)
+        if error["status"] == "INVALID_ARGUMENT" or error["code"] == "INVALID_ARGUMENT":
+            if error["token_invalid"]:
+                return Outcome.gone(text, status=status)
+            return Outcome.rejected(text, status=status)
+        if status == 401:
+            self.forget_token()
+            return Outcome.retry(text, status=status)
+        if status == 429 or status >= 500:
+            return Outcome.retry(
+                text, status=status, retry_after=retry_after_seconds(response.headers.get("retry-after"))
+            )
+        return Outcome.rejected(text, status=status)
+
+
+def _fcm_error(response: httpx.Response) -> dict[str, Any]:
+    """``status`` (google.rpc), ``code`` (FcmError.errorCode), ``message`` and whether the token is at fault."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    code = ""
+    token_invalid = False
+    for detail in error.get("details") or []:
+        if not isinstance(detail, dict):
+            continue
+        code = detail.get("errorCode") or code
+        for violation in detail.get("fieldViolations") or []:
+            if isinstance(violation, dict) and violation.get("field") == "message.token":
+                token_invalid = True
+    message = str(error.get("message", "")) or response.text[:300]
+    token_invalid = token_invalid or "registration token" in message.lower()
+    return {"status": str(error.get("status", "")), "code": code, "message": message, "token_invalid": token_invalid}

@@ -1,0 +1,81 @@
+"""Web Push backend (RFC 8030/8291/8292): encrypt with pywebpush, sign with VAPID, POST with httpx.
+
+pywebpush's ``WebPusher.encode`` does the ``aes128gcm`` encryption to the
+subscription's ``p256dh``/``auth`` keys and py-vapid signs the ``vapid t=,k=``
+Authorization header (audience: the endpoint's origin); the request itself
+goes through the worker's shared async httpx client rather than pywebpush's
+blocking ``requests`` call. The endpoint is the subscription's own URL.
+201/2xx is success; 404 and 410 mean the subscription is gone.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from pywebpush import WebPusher
+
+from realtime import protocol
+from realtime.conf import realtime_settings
+from realtime.push.backends.base import Outcome, PushBackend, http_outcome
+from realtime.push.messages import message_fit
+from realtime.push.models import Delivery, Device
+from realtime.push.vapid import vapid_signer
+
+#: Largest plaintext that fits the 4096-byte body push services accept (86-byte header, 17 bytes of padding + tag).
+MAX_PLAINTEXT = 3993
+VAPID_LIFETIME = 12 * 3600
+
+
+class WebPushBackend(PushBackend):
+    kind = Device.Kind.WEBPUSH
+    required_settings = ("PUSH_VAPID_PRIVATE_KEY", "PUSH_VAPID_SUBJECT")
+
+    def check(self) -> None:
+        if vapid_signer() is None:  # a malformed key fails here, at start-up
+            return
+        subject = realtime_settings.PUSH_VAPID_SUBJECT
+        if not subject.startswith(("mailto:", "https://")):
+            raise ImproperlyConfigured(
+                f"REALTIME_PUSH_VAPID_SUBJECT={subject!r}: set it to your contact, mailto:you@example.com "
+                "or an https:// URL (push services require it with a VAPID key)."
+            )
+
+    def get_claims(self, *, endpoint: str) -> dict[str, Any]:
+        parts = urlsplit(endpoint)
+        return {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "sub": realtime_settings.PUSH_VAPID_SUBJECT,
+            "exp": int(time.time()) + VAPID_LIFETIME,
+        }
+
+    def get_headers(self, *, delivery: Delivery) -> dict[str, str]:
+        signer = vapid_signer()
+        assert signer is not None
+        return {
+            **signer.sign(self.get_claims(endpoint=delivery.device.address)),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(realtime_settings.PUSH_TTL),
+            "Urgency": "normal",
+        }
+
+    def encrypt(self, *, delivery: Delivery, plaintext: bytes) -> bytes:
+        device = delivery.device
+        subscription = {"endpoint": device.address, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
+        return WebPusher(subscription).encode(plaintext, content_encoding="aes128gcm")["body"]
+
+    async def send(self, *, delivery: Delivery, message: dict[str, Any]) -> Outcome:
+        if not self.is_configured():
+            return self.not_configured()
+        plaintext = protocol.encode(message_fit(message, limit=MAX_PLAINTEXT)).encode()
+        try:
+            body = self.encrypt(delivery=delivery, plaintext=plaintext)
+        except Exception as exc:  # a malformed subscription key: the device can never receive anything
+            return Outcome.gone(f"Invalid subscription keys: {exc}")
+        response = await self.post(delivery.device.address, content=body, headers=self.get_headers(delivery=delivery))
+        if isinstance(response, Outcome):
+            return response
+        return http_outcome(response)
