@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from project.env import env_bool, env_int, env_list, env_prefixed, env_str
+from project.redis import redis_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -103,7 +104,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------
 
+# pubsub (the default) was chosen by measurement: see docs/deployment.md, "Choosing the channel layer".
 REDIS_URL = env_str("REDIS_URL", "")
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
 CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 _REDIS_LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -111,12 +114,17 @@ _REDIS_LAYERS = {
 }
 if CHANNEL_LAYER not in _REDIS_LAYERS:
     raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use 'pubsub' or 'core'.")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS is set but REDIS_URL is not. With Sentinel, REDIS_URL names the monitored master "
+        "and the database: REDIS_URL=redis://[:password@]<master-name>/<db>, e.g. redis://mymaster/0."
+    )
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": _REDIS_LAYERS[CHANNEL_LAYER],
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [redis_host(REDIS_URL, sentinels=REDIS_SENTINELS, env_name="REDIS_SENTINELS")],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
             },
         }

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "GROUP_PREFIX": "rt",
     # Auth
     "TICKET_TTL": 30,
+    # Operations: dotted path of a callable returning the push queue depth, for /metrics ("" = not exported)
+    "PUSH_QUEUE_DEPTH": "",
 }
 
 
