@@ -36,6 +36,7 @@ from bench.targets import (
     daphne_command,
     free_port,
     profiled,
+    uvicorn_command,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -63,7 +64,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "write": {"saves": 5},
     },
 }
-TARGETS = ("ours", "ours-core", "dcrf", "bare")
+TARGETS = ("ours", "ours-core", "ours-uvicorn", "dcrf", "bare")
 SCENARIOS = ("fanout", "sustained", "connections", "recovery", "write")
 
 
@@ -112,6 +113,8 @@ def setup_django(database_url: str, redis_url: str, layer: str) -> dict[str, str
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
+        # As docs/deployment.md recommends for PostgreSQL: pooled connections (ignored on SQLite).
+        **({"DB_POOL_SIZE": "8"} if database_url.startswith("postgres") else {}),
         "REALTIME_RATE_LIMIT": "1000",
         "REALTIME_RATE_BURST": "1000",
     }
@@ -125,14 +128,13 @@ def setup_django(database_url: str, redis_url: str, layer: str) -> dict[str, str
     return server_env
 
 
-def seed(*, history: int) -> dict[str, Any]:
-    """A user with a token, a Foo with ``history`` logged changes, and a Widget; their ids."""
+def seed(*, history: int, widget: bool = True) -> dict[str, Any]:
+    """A user with a token, a Foo with ``history`` logged changes, and (for DCRF) a Widget; their ids."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
     from api.models import Foo
-    from bench.dcrf.models import Widget
     from realtime.ids import encode_id
     from realtime.registry import registry
 
@@ -144,18 +146,18 @@ def seed(*, history: int) -> dict[str, Any]:
         for n in range(history):
             replay.bar = f"h{n}"
             replay.save()
-    widget = Widget.objects.create(owner=user, name="bench object", bar="")
-    stream = registry.stream_for(replay)
-    return {
+    fixtures = {
         "token": token,
         "foo": encode_id(foo.pk),
         "history_foo": encode_id(replay.pk),
-        "history_stream": stream.name,
+        "history_stream": registry.stream_for(replay).name,
         "history_head": 1 + history,
-        "widget": widget.pk,
-        "foo_pk": foo.pk,
-        "widget_pk": widget.pk,
     }
+    if widget:
+        from bench.dcrf.models import Widget
+
+        fixtures["widget"] = Widget.objects.create(owner=user, name="bench object", bar="").pk
+    return fixtures
 
 
 # --- targets -------------------------------------------------------------------
@@ -174,12 +176,13 @@ def start_target(kind: str, *, env: dict[str, str], fixtures: dict[str, Any], pr
         target = DcrfTarget("djangochannelsrestframework", port, server.pid, fixtures["token"], "/ws/dcrf/")
         return server, target, fixtures["widget"]
     layer = "core" if kind == "ours-core" else "pubsub"
-    command = [*daphne_command(), "project.asgi:application"]
+    command = [*(uvicorn_command() if kind == "ours-uvicorn" else daphne_command()), "project.asgi:application"]
     if profile is not None:
         command = profiled(command, output=profile)
     server = ServerProcess(command, port=port, env={**env, "CHANNEL_LAYER": layer})
     server.start()
-    target = OursTarget(f"this project ({layer})", port, server.pid, fixtures["token"])
+    label = f"this project ({layer}{', uvicorn' if kind == 'ours-uvicorn' else ''})"
+    target = OursTarget(label, port, server.pid, fixtures["token"])
     return server, target, fixtures["foo"]
 
 

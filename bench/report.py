@@ -136,8 +136,12 @@ def table(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Leaf frames of threads that wait (for a lock, the event loop's selector, the database): not CPU time.
+WAITING = {"Condition.wait", "EpollSelector.select", "Connection.wait", "_worker", "untilConcludes", "Event.wait"}
+
+
 def profile_summary(path: Path, *, top: int = 25) -> dict[str, Any]:
-    """Self and inclusive sample shares per function from py-spy's collapsed stacks (``--format raw``)."""
+    """Self and inclusive shares of busy samples per function, from py-spy's collapsed stacks (``--format raw``)."""
     self_samples: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
@@ -147,6 +151,8 @@ def profile_summary(path: Path, *, top: int = 25) -> dict[str, Any]:
             continue
         samples = int(count)
         frames = stack.split(";")
+        if frames[-1].split(" ")[0] in WAITING:
+            continue
         total += samples
         self_samples[frames[-1]] += samples
         for frame in set(frames):

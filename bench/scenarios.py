@@ -43,7 +43,7 @@ async def fanout(target: Target, obj: Any, *, subscribers: int, rounds: int) -> 
     """One change at a time to an object with ``subscribers`` subscribers, ``rounds`` times."""
     tally = Tally(subscribers)
     clients = await subscribe_many(target, obj, subscribers, tally)
-    markers, per_round = [], []
+    markers, per_round, change_ms = [], [], []
     try:
         await warm_up(target, obj, tally)
         for _ in range(rounds):
@@ -51,6 +51,7 @@ async def fanout(target: Target, obj: Any, *, subscribers: int, rounds: int) -> 
             markers.append(marker)
             tally.mark_sent(marker)
             await target.change(obj, marker)
+            change_ms.append((time.perf_counter() - tally.sent[marker]) * 1000)
             await tally.wait([marker], DRAIN_SECONDS)
             per_round.append(summary(tally.latencies_ms([marker]))["p99_ms"])
             await asyncio.sleep(0.3)
@@ -63,6 +64,7 @@ async def fanout(target: Target, obj: Any, *, subscribers: int, rounds: int) -> 
         "rounds": rounds,
         **summary(tally.latencies_ms(markers)),
         "p99_per_round_ms": per_round,
+        "change_request_ms": summary(change_ms),
         "delivered": delivered,
         "expected": expected,
         "lost": expected - delivered,
@@ -78,6 +80,8 @@ async def sustained(target: Target, obj: Any, *, subscribers: int, rate: float, 
     markers = [new_marker("sus") for _ in range(count)]
     errors = 0
 
+    change_ms: list[float] = []
+
     async def change(marker: str) -> None:
         nonlocal errors
         tally.mark_sent(marker)
@@ -85,6 +89,7 @@ async def sustained(target: Target, obj: Any, *, subscribers: int, rate: float, 
             await target.change(obj, marker)
         except Exception:
             errors += 1
+        change_ms.append((time.perf_counter() - tally.sent[marker]) * 1000)
 
     try:
         await warm_up(target, obj, tally)
@@ -113,6 +118,7 @@ async def sustained(target: Target, obj: Any, *, subscribers: int, rate: float, 
         "lost": expected - delivered,
         "duplicates": tally.duplicates,
         "change_errors": errors,
+        "change_request_ms": summary(change_ms),
     }
 
 

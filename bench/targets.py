@@ -222,6 +222,13 @@ def daphne_command() -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}"]
 
 
+def uvicorn_command() -> list[str]:
+    return [
+        *(sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"),
+        *("--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio"),
+    ]
+
+
 def profiled(command: list[str], *, output: Path) -> list[str]:
     """``command`` run under py-spy, writing collapsed stacks to ``output``."""
     return [
@@ -229,8 +236,9 @@ def profiled(command: list[str], *, output: Path) -> list[str]:
         "record",
         "--format",
         "raw",
+        "--nonblocking",
         "--rate",
-        "250",
+        "200",
         "--output",
         str(output),
         "--",

@@ -27,10 +27,15 @@ def sentinel_address(entry: str, *, env_name: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def redis_host(url: str, *, sentinels: list[str], env_name: str) -> str | dict[str, Any]:
-    """A ``CHANNEL_LAYERS[...]["CONFIG"]["hosts"]`` entry for ``url``, via ``sentinels`` when given."""
+def redis_host(url: str, *, sentinels: list[str], env_name: str, max_connections: int = 0) -> str | dict[str, Any]:
+    """A ``CHANNEL_LAYERS[...]["CONFIG"]["hosts"]`` entry for ``url``, via ``sentinels`` when given.
+
+    ``max_connections`` > 0 sizes redis-py's connection pool (per process and event loop; redis-py's
+    default is 100, which the ``core`` layer exhausts with hundreds of sockets).
+    """
+    pool = {"max_connections": max_connections} if max_connections > 0 else {}
     if not sentinels:
-        return url
+        return {"address": url, **pool} if pool else url
     try:
         options = parse_url(url)
     except ValueError as exc:
@@ -47,4 +52,5 @@ def redis_host(url: str, *, sentinels: list[str], env_name: str) -> str | dict[s
         "sentinels": [sentinel_address(entry, env_name=env_name) for entry in sentinels],
         "sentinel_kwargs": {"password": sentinel_password} if sentinel_password else None,
         **options,
+        **pool,
     }

@@ -105,7 +105,9 @@ if DB_POOL_SIZE > 0:
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DB_POOL_SIZE needs PostgreSQL (DATABASE_URL=postgres://...); unset it for SQLite.")
     if DATABASES["default"]["CONN_MAX_AGE"]:
-        raise ImproperlyConfigured("DB_POOL_SIZE and DB_CONN_MAX_AGE exclude each other: pooled connections are reused.")
+        raise ImproperlyConfigured(
+            "DB_POOL_SIZE and DB_CONN_MAX_AGE exclude each other: pooled connections are reused."
+        )
     # psycopg's pool: each sync thread under ASGI borrows a connection and gives it back, instead of
     # opening one per request or per database_sync_to_async call (measured in docs/deployment.md).
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
@@ -134,7 +136,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": _REDIS_LAYERS[CHANNEL_LAYER],
             "CONFIG": {
-                "hosts": [redis_host(REDIS_URL, sentinels=REDIS_SENTINELS, env_name="REDIS_SENTINELS")],
+                "hosts": [
+                    redis_host(
+                        REDIS_URL,
+                        sentinels=REDIS_SENTINELS,
+                        env_name="REDIS_SENTINELS",
+                        max_connections=env_int("REDIS_MAX_CONNECTIONS", 0),
+                    )
+                ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
             },
         }
