@@ -98,7 +98,12 @@ class Subscriber:
 
 
 async def subscribe_many(target: Target, obj: Any, count: int, tally: Tally | None) -> list[Subscriber]:
-    """``count`` subscribed clients, opened at most ``RAMP_CONCURRENCY`` at a time."""
+    """Up to ``count`` subscribed clients, opened at most ``RAMP_CONCURRENCY`` at a time.
+
+    A client the server refuses or drops while subscribing is left out (and
+    closed); the tally then expects the ones that did subscribe, and callers
+    report ``count - len(result)`` as failed connections.
+    """
     limit = asyncio.Semaphore(RAMP_CONCURRENCY)
     subscribers = [Subscriber(target, obj, tally) for _ in range(count)]
 
@@ -106,8 +111,13 @@ async def subscribe_many(target: Target, obj: Any, count: int, tally: Tally | No
         async with limit:
             await subscriber.start()
 
-    await asyncio.gather(*(start(s) for s in subscribers))
-    return subscribers
+    outcomes = await asyncio.gather(*(start(s) for s in subscribers), return_exceptions=True)
+    failed = [s for s, outcome in zip(subscribers, outcomes, strict=True) if isinstance(outcome, BaseException)]
+    await close_all(failed)
+    started = [s for s, outcome in zip(subscribers, outcomes, strict=True) if not isinstance(outcome, BaseException)]
+    if tally is not None:
+        tally.subscribers = len(started)
+    return started
 
 
 async def close_all(subscribers: list[Subscriber]) -> None:

@@ -267,8 +267,11 @@ def main(argv: list[str] | None = None) -> int:
             results[kind] = asyncio.run(
                 run_target(target, obj, scale=scale, wanted=wanted, fixtures=fixtures, rss=profile is None)
             )
-            results[kind]["name"] = target.name
+        except Exception as exc:  # one target failing must not lose the others' numbers
+            print(f"  {target.name}: FAILED {exc!r}\n{server.output()[-2000:]}", flush=True)
+            results[kind] = {"error": repr(exc)}
         finally:
+            results[kind]["name"] = target.name
             server.stop()
         if profile is not None and profile.exists():
             results[kind]["profile"] = report.profile_summary(profile)

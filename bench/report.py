@@ -81,6 +81,7 @@ def table(document: dict[str, Any]) -> str:
                 lines.append(
                     f"{name:32} {scenario:12} {_fmt(r['p50_ms']):>9} {_fmt(r['p99_ms']):>9} {_fmt(r['max_ms']):>9} "
                     f"{r['delivered']:>6}/{r['expected']:<6} lost {r['lost']}, dup {r['duplicates']}"
+                    + (f", {r['connect_failures']} sockets refused" if r.get("connect_failures") else "")
                 )
         r = data.get("connections")
         if r:
@@ -106,6 +107,15 @@ def table(document: dict[str, Any]) -> str:
                 f"{name:32} {'write':12} tracked {r['tracked_median_ms']} ms vs untracked {r['untracked_median_ms']} ms"
                 f" = {r['ratio']}x ({r['database']}); publishing to Redis from sync code: {redis['ratio']}x"
             )
+    for kind, data in results.items():
+        if "error" in data:
+            lines.append(f"{data.get('name', kind):32} FAILED: {data['error']}")
+    if "dcrf" in results:
+        lines += [
+            "",
+            "DCRF re-reads the object for each subscriber when it delivers, so under concurrent changes its frames",
+            "carry a later state: intermediate changes are never seen (lost) and later ones repeat (dup).",
+        ]
     if rat:
         lines += ["", "Ratios (this project, pubsub layer, / reference; lower is better):"]
         lines += [f"  {key:44} {value}" for key, value in rat.items()]

@@ -61,6 +61,7 @@ async def fanout(target: Target, obj: Any, *, subscribers: int, rounds: int) -> 
     delivered = tally.delivered(markers)
     return {
         "subscribers": subscribers,
+        "connect_failures": subscribers - len(clients),
         "rounds": rounds,
         **summary(tally.latencies_ms(markers)),
         "p99_per_round_ms": per_round,
@@ -109,6 +110,7 @@ async def sustained(target: Target, obj: Any, *, subscribers: int, rate: float, 
     delivered = tally.delivered(markers)
     return {
         "subscribers": subscribers,
+        "connect_failures": subscribers - len(clients),
         "changes": count,
         "rate_per_s": rate,
         "achieved_rate_per_s": round(count / sending, 1),
