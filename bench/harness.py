@@ -163,6 +163,21 @@ def seed(*, history: int, widget: bool = True) -> dict[str, Any]:
 # --- targets -------------------------------------------------------------------
 
 
+def start_writer(kind: str, *, env: dict[str, str]) -> ServerProcess | None:
+    """A second daphne process of the same server, to take the REST writes of ``sustained_split``."""
+    if kind == "bare":
+        return None
+    application = "bench.dcrf.asgi:application" if kind == "dcrf" else "project.asgi:application"
+    settings = "bench.dcrf.settings" if kind == "dcrf" else "project.settings"
+    layer = "core" if kind == "ours-core" else "pubsub"
+    server = ServerProcess(
+        [*daphne_command(), application],
+        port=free_port(),
+        env={**env, "DJANGO_SETTINGS_MODULE": settings, "CHANNEL_LAYER": layer},
+    )
+    return server.start()
+
+
 def start_target(kind: str, *, env: dict[str, str], fixtures: dict[str, Any], profile: Path | None) -> tuple:
     port = free_port()
     if kind == "bare":
@@ -194,6 +209,7 @@ async def run_target(
     wanted: list[str],
     fixtures: dict[str, Any],
     rss: bool,
+    writer_port: int | None = None,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
@@ -203,9 +219,13 @@ async def run_target(
         if "sustained" in wanted:
             results["sustained"] = await scenarios.sustained(target, obj, **scale["sustained"])
             report.progress(target.name, "sustained", results["sustained"])
-        if "connections" in wanted:
-            results["connections"] = await scenarios.connections(target, obj, **scale["connections"], measure_rss=rss)
-            report.progress(target.name, "connections", results["connections"])
+            if writer_port is not None:
+                # The same load with the REST writes served by a second process: delivery only on this one.
+                await target.write_through(writer_port)
+                results["sustained_split"] = await scenarios.sustained(target, obj, **scale["sustained"])
+                await target.write_through(None)
+                report.progress(target.name, "sustained_split", results["sustained_split"])
+        # Recovery before the 10,000 sockets: their teardown keeps the server busy for a while.
         if "recovery" in wanted and isinstance(target, OursTarget):
             results["recovery"] = await scenarios.recovery(
                 target,
@@ -215,6 +235,9 @@ async def run_target(
                 **scale["recovery"],
             )
             report.progress(target.name, "recovery", results["recovery"])
+        if "connections" in wanted:
+            results["connections"] = await scenarios.connections(target, obj, **scale["connections"], measure_rss=rss)
+            report.progress(target.name, "connections", results["connections"])
     finally:
         await target.aclose()
     return results
@@ -263,9 +286,18 @@ def main(argv: list[str] | None = None) -> int:
     for kind in targets:
         profile = RESULTS / f"profile-{kind}-{stamp}.txt" if args.profile and kind.startswith("ours") else None
         server, target, obj = start_target(kind, env=env, fixtures=fixtures, profile=profile)
+        writer = start_writer(kind, env=env) if "sustained" in wanted else None
         try:
             results[kind] = asyncio.run(
-                run_target(target, obj, scale=scale, wanted=wanted, fixtures=fixtures, rss=profile is None)
+                run_target(
+                    target,
+                    obj,
+                    scale=scale,
+                    wanted=wanted,
+                    fixtures=fixtures,
+                    rss=profile is None,
+                    writer_port=writer.port if writer else None,
+                )
             )
         except Exception as exc:  # one target failing must not lose the others' numbers
             print(f"  {target.name}: FAILED {exc!r}\n{server.output()[-2000:]}", flush=True)
@@ -273,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             results[kind]["name"] = target.name
             server.stop()
+            if writer is not None:
+                writer.stop()
         if profile is not None and profile.exists():
             results[kind]["profile"] = report.profile_summary(profile)
     if "write" in wanted and any(kind.startswith("ours") for kind in targets):

@@ -42,9 +42,12 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             ("fanout", "p99_ms"),
             ("fanout", "p50_ms"),
             ("sustained", "p99_ms"),
+            ("sustained_split", "p99_ms"),
             ("connections", "kb_per_socket"),
         ):
-            value = _ratio(_get(results, "ours", scenario, metric), _get(results, reference, scenario, metric))
+            # The bare server has no REST side: its one sustained run is the reference for both variants.
+            theirs = "sustained" if reference == "bare" and scenario == "sustained_split" else scenario
+            value = _ratio(_get(results, "ours", scenario, metric), _get(results, reference, theirs, metric))
             if value is not None:
                 out[f"{scenario}_{metric}_ours_vs_{reference}"] = value
     return out
@@ -75,11 +78,11 @@ def table(document: dict[str, Any]) -> str:
     ]
     for kind, data in results.items():
         name = data.get("name", kind)
-        for scenario in ("fanout", "sustained"):
+        for scenario, label in (("fanout", "fanout"), ("sustained", "sustained"), ("sustained_split", "sust. split")):
             r = data.get(scenario)
             if r:
                 lines.append(
-                    f"{name:32} {scenario:12} {_fmt(r['p50_ms']):>9} {_fmt(r['p99_ms']):>9} {_fmt(r['max_ms']):>9} "
+                    f"{name:32} {label:12} {_fmt(r['p50_ms']):>9} {_fmt(r['p99_ms']):>9} {_fmt(r['max_ms']):>9} "
                     f"{r['delivered']:>6}/{r['expected']:<6} lost {r['lost']}, dup {r['duplicates']}"
                     + (f", {r['connect_failures']} sockets refused" if r.get("connect_failures") else "")
                 )
@@ -125,12 +128,18 @@ def table(document: dict[str, Any]) -> str:
         "Targets:",
         f"  fan-out p99 within {TARGETS['fanout_p99_vs_bare']}x of bare websockets: "
         f"{_check(rat.get('fanout_p99_ms_ours_vs_bare'), TARGETS['fanout_p99_vs_bare'])}",
-        f"  sustained p99 < {TARGETS['sustained_p99_ms']:.0f} ms, nothing lost: "
-        + (
-            _check(_get(ours, "sustained", "p99_ms"), TARGETS["sustained_p99_ms"])
-            + (", lost 0" if _get(ours, "sustained", "lost") == 0 else f", LOST {_get(ours, 'sustained', 'lost')}")
-            if _get(ours, "sustained")
-            else "n/a"
+        *(
+            f"  sustained p99 < {TARGETS['sustained_p99_ms']:.0f} ms, nothing lost ({label}): "
+            + (
+                _check(_get(ours, scenario, "p99_ms"), TARGETS["sustained_p99_ms"])
+                + (", lost 0" if _get(ours, scenario, "lost") == 0 else f", LOST {_get(ours, scenario, 'lost')}")
+                if _get(ours, scenario)
+                else "n/a"
+            )
+            for scenario, label in (
+                ("sustained", "writes on the same process"),
+                ("sustained_split", "writes via a second process"),
+            )
         ),
         f"  <= {TARGETS['kb_per_socket']:.0f} KB per socket: "
         f"{_check(_get(ours, 'connections', 'kb_per_socket'), TARGETS['kb_per_socket'])}",

@@ -111,11 +111,18 @@ class Target:
     pid: int
     token: str = ""
     ws_path: str = "/ws/notifications/"
+    #: Where changes are sent (REST); another process of the same server when set.
+    write_port: int | None = None
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.write_port or self.port}"
+
+    async def write_through(self, port: int | None) -> None:
+        """Send changes to the server process on ``port`` (``None``: back to the one under test)."""
+        await self.aclose()
+        self.write_port = port
 
     async def open(self) -> ClientConnection:
         headers = {"Authorization": f"Token {self.token}"} if self.token else {}
