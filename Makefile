@@ -1,5 +1,5 @@
 # The two commands users run are `make run` and `make test` (see README.md).
-# Every other target is a step they use.
+# `make bench` is the maintainers' third (docs/benchmark.md). Every other target is a step they use.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +11,10 @@ FRONTEND := frontend
 FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
 	$(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json $(FRONTEND)/package-lock.json
 
-.PHONY: run test install lint frontend frontend-test
+BENCH_VENV ?= .venv-bench
+BENCH_ARGS ?=
+
+.PHONY: run test install lint frontend frontend-test bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +55,14 @@ lint: install
 ## test: lint, the frontend unit tests, the build, and the whole pytest suite (browser tests included)
 test: lint frontend-test frontend
 	$(BIN)/pytest
+
+# The benchmark's own environment: the app's requirements plus the references (DCRF) and py-spy.
+$(BENCH_VENV)/bin/.installed: requirements.txt bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements.txt -r bench/requirements.txt
+	touch $@
+
+## bench: the five scenarios against this project, bare websockets and DCRF (needs PostgreSQL and Redis; docs/benchmark.md)
+bench: $(BENCH_VENV)/bin/.installed
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)

@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from project.env import env_bool, env_int, env_list, env_prefixed, env_str
+from project.redis import redis_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,11 +101,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so end-to-end tests can share it with a daphne process.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 
+DB_POOL_SIZE = env_int("DB_POOL_SIZE", 0)
+if DB_POOL_SIZE > 0:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DB_POOL_SIZE needs PostgreSQL (DATABASE_URL=postgres://...); unset it for SQLite.")
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "DB_POOL_SIZE and DB_CONN_MAX_AGE exclude each other: pooled connections are reused."
+        )
+    # psycopg's pool: each sync thread under ASGI borrows a connection and gives it back, instead of
+    # opening one per request or per database_sync_to_async call (measured in docs/deployment.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------
 
+# pubsub (the default) was chosen by measurement: see docs/deployment.md, "Choosing the channel layer".
 REDIS_URL = env_str("REDIS_URL", "")
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
 CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 _REDIS_LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -112,12 +127,24 @@ _REDIS_LAYERS = {
 }
 if CHANNEL_LAYER not in _REDIS_LAYERS:
     raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use 'pubsub' or 'core'.")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS is set but REDIS_URL is not. With Sentinel, REDIS_URL names the monitored master "
+        "and the database: REDIS_URL=redis://[:password@]<master-name>/<db>, e.g. redis://mymaster/0."
+    )
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": _REDIS_LAYERS[CHANNEL_LAYER],
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    redis_host(
+                        REDIS_URL,
+                        sentinels=REDIS_SENTINELS,
+                        env_name="REDIS_SENTINELS",
+                        max_connections=env_int("REDIS_MAX_CONNECTIONS", 0),
+                    )
+                ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
             },
         }

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_APNS_TEAM_ID": "",
     "PUSH_APNS_TOPIC": "",
     "PUSH_APNS_ENDPOINT": "https://api.push.apple.com",
+    # Operations: dotted path of a callable returning the push queue depth, for /metrics ("" = not exported)
+    "PUSH_QUEUE_DEPTH": "",
 }
 
 

@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from rest_framework import exceptions, serializers
 
-from realtime import protocol
+from realtime import metrics, protocol
 from realtime.access import stream_authorize
 from realtime.conf import realtime_settings
 from realtime.exceptions import RateLimited, TooManySubscriptions, error_frame
@@ -87,6 +87,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions: dict[str, Subscription] = {}
         self.limiter = self.get_rate_limiter()
         await self.accept()
+        metrics.connection_opened()
         if not self.user.is_authenticated:
             if not realtime_settings.ALLOW_ANONYMOUS:
                 await self.close(code=protocol.CLOSE_NOT_AUTHENTICATED)
@@ -94,6 +95,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        metrics.connection_closed(subscriptions=len(getattr(self, "subscriptions", {})))
         for name in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(group_name(name), self.channel_name)
             get_watcher(self.channel_layer).unwatch(name, self.channel_name)
@@ -159,6 +161,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         for notification in history.notifications:
             await self.send(text_data=protocol.encode(event_frame(notification)))
         seq = max([history.seq, *(n.seq for n in history.notifications)])
+        metrics.subscribed(new=stream.name not in self.subscriptions, replayed=len(history.notifications))
         self.subscriptions[stream.name] = Subscription(stream=stream, last_seq=seq)
         get_watcher(self.channel_layer).watch(stream.name, self.channel_name)
         frame = protocol.reply(
@@ -197,6 +200,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         if seq > subscription.last_seq + 1 and not await self.catch_up(subscription, through=seq - 1):
             return
         await self.send(text_data=message["text"])
+        metrics.delivered()
         subscription.last_seq = seq
         if message.get("final"):
             await self.end_subscription(subscription.stream.name, reason=protocol.REASON_DELETED)
@@ -230,6 +234,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         for notification in missing:
             await self.send(text_data=protocol.encode(event_frame(notification)))
             subscription.last_seq = notification.seq
+        metrics.replay(via="gap", events=len(missing))
         return True
 
     def concerns_me(self, recheck: Any) -> bool:
@@ -248,7 +253,8 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
     async def end_subscription(
         self, name: str, *, request_id: str | int | None = None, reason: str | None = None
     ) -> None:
-        self.subscriptions.pop(name, None)
+        if self.subscriptions.pop(name, None) is not None:
+            metrics.unsubscribed()
         await self.channel_layer.group_discard(group_name(name), self.channel_name)
         get_watcher(self.channel_layer).unwatch(name, self.channel_name)
         fields: dict[str, Any] = {"stream": name}

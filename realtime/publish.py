@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from realtime import protocol
+from realtime import metrics, protocol
 from realtime.frames import event_frame
 from realtime.streams import group_name, user_group
 
@@ -69,5 +69,7 @@ def group_send(group: str, message: dict[str, Any]) -> bool:
             message.get("seq", "-"),
             exc_info=True,
         )
+        metrics.publish_failed()
         return False
+    metrics.published()
     return True

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime import metrics
 from realtime.conf import realtime_settings
 from realtime.frames import event_frame, notification_payload
 from realtime.inbox import inbox_mark_all_read, inbox_mark_read, inbox_unread_count
@@ -83,6 +84,7 @@ class NotificationLogView(APIView):
                 status=status.HTTP_410_GONE,
             )
         results = [event_frame(n) for n in history.notifications]
+        metrics.replay(via="rest", events=len(results))
         last = history.notifications[-1].seq if history.notifications else since
         next_url = None
         if last < history.seq:

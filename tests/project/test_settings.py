@@ -64,3 +64,57 @@ def test_unparseable_values_fail_with_the_variable_name(name, value):
     result = start_django(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+PRINT_DATABASE_AND_LAYER = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool')); "
+    "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])"
+)
+
+
+def run_settings(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_db_pool_size_turns_on_psycopgs_pool():
+    """DB_POOL_SIZE on PostgreSQL configures Django's psycopg pool of that size."""
+    result = run_settings(
+        PRINT_DATABASE_AND_LAYER,
+        DATABASE_URL="postgres://u@db.invalid:5432/x",
+        DB_POOL_SIZE="7",
+        DB_CONN_MAX_AGE="0",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'max_size': 7" in result.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "DB_POOL_SIZE needs PostgreSQL"),
+        ({"DATABASE_URL": "postgres://u@db.invalid/x", "DB_CONN_MAX_AGE": "60"}, "exclude each other"),
+    ],
+)
+def test_db_pool_size_misuse_fails_loudly(env, message):
+    """A pool on SQLite, or together with persistent connections, is a start-up error saying why."""
+    result = run_settings(PRINT_DATABASE_AND_LAYER, DB_POOL_SIZE="5", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_redis_max_connections_sizes_the_pool():
+    """REDIS_MAX_CONNECTIONS turns the host into an address with redis-py's max_connections."""
+    result = run_settings(
+        PRINT_DATABASE_AND_LAYER, REDIS_URL="redis://127.0.0.1:6379/3", REDIS_MAX_CONNECTIONS="500", DB_POOL_SIZE=""
+    )
+    assert result.returncode == 0, result.stderr
+    assert "{'address': 'redis://127.0.0.1:6379/3', 'max_connections': 500}" in result.stdout

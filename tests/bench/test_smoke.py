@@ -1,0 +1,103 @@
+"""The benchmark harness at smoke scale: every scenario runs against this project and the bare reference, lossless.
+
+No timing is asserted (performance is measured by ``make bench`` only). The
+DCRF reference is not installed in the test environment and is left out.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from bench import harness, report, scenarios
+from bench.targets import BareTarget, OursTarget, ServerProcess, free_port
+from tests.e2e.clients import release_db_connection
+from tests.servers import DaphneServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMOKE = harness.SCALES["smoke"]
+
+
+@pytest.fixture
+def fixtures() -> dict:
+    return harness.seed(history=SMOKE["recovery"]["events"], widget=False)
+
+
+@pytest.fixture
+def ours(fixtures) -> Iterator[OursTarget]:
+    server = DaphneServer().start()
+    try:
+        yield OursTarget("this project", server.port, server.process.pid, fixtures["token"])
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bare() -> Iterator[BareTarget]:
+    port = free_port()
+    server = ServerProcess([sys.executable, "-m", "bench.bare", "{port}"], port=port, env={}, http=False).start()
+    try:
+        yield BareTarget("bare websockets", port, server.pid)
+    finally:
+        server.stop()
+
+
+def assert_lossless(results: dict) -> None:
+    for scenario in ("fanout", "sustained"):
+        assert results[scenario]["lost"] == 0, results[scenario]
+        assert results[scenario]["duplicates"] == 0, results[scenario]
+
+
+async def test_every_scenario_runs_against_this_project_and_loses_nothing(ours, fixtures):
+    """Fan-out, sustained, connections and recovery complete, with every frame delivered once."""
+    await release_db_connection()
+    results = await harness.run_target(
+        ours, fixtures["foo"], scale=SMOKE, wanted=list(harness.SCENARIOS), fixtures=fixtures, rss=True
+    )
+    assert_lossless(results)
+    assert results["connections"]["subscribed"] == SMOKE["connections"]["count"]
+    assert results["connections"]["kb_per_socket"] is not None
+    assert results["recovery"]["complete"] is True, results["recovery"]
+
+
+async def test_bare_reference_runs_and_loses_nothing(bare):
+    """The bare websockets reference answers the same scenarios, losing nothing."""
+    results = await harness.run_target(
+        bare, "bench-object", scale=SMOKE, wanted=["fanout", "sustained", "connections"], fixtures={}, rss=True
+    )
+    assert_lossless(results)
+
+
+def test_write_overhead_runs(fixtures):
+    """Scenario 5 times tracked saves against untracked ones (here a queryset update stands in for them)."""
+    from api.models import Foo
+
+    tracked = Foo.objects.get(name="bench object")
+
+    class Untracked:
+        bar = ""
+
+        def save(self) -> None:
+            Foo.objects.filter(pk=tracked.pk).update(bar=self.bar)
+
+    result = scenarios.write_overhead(tracked=tracked, untracked=Untracked(), saves=SMOKE["write"]["saves"])
+    assert result["saves"] == SMOKE["write"]["saves"]
+    assert result["ratio"] > 0
+
+
+def test_report_renders_ratios_and_targets():
+    """The table names both references' ratios and every target, from a results document."""
+    fanout = {"p50_ms": 2.0, "p99_ms": 4.0, "max_ms": 5.0, "delivered": 10, "expected": 10, "lost": 0, "duplicates": 0}
+    results = {"ours": {"name": "this project", "fanout": fanout}, "bare": {"name": "bare", "fanout": fanout}}
+    document = {
+        "scale": "smoke",
+        "machine": {"cpus": 2, "load_average_at_end": (0.5, 0.5, 0.5)},
+        "results": results,
+        "ratios": report.ratios(results),
+    }
+    text = report.table(document)
+    assert "fanout_p99_ms_ours_vs_bare" in text
+    assert "Targets:" in text
