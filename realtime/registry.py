@@ -21,6 +21,8 @@ user may subscribe to and replay an object exactly when ``GET
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -41,6 +43,9 @@ _VERBS = {CREATED: protocol.CREATE, CHANGED: protocol.UPDATE, DELETED: protocol.
 
 class LiveModel:
     """Declaration of one live object type. Subclass, set the attributes, register."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
 
     model: ClassVar[type[models.Model]]
     object_type: ClassVar[str]
@@ -80,9 +85,21 @@ class LiveModel:
     def get_stream(self, pk: int) -> StreamRef:
         return object_stream(self.get_object_type(), pk)
 
+    def get_payload_serializer(self) -> serializers.BaseSerializer:
+        """The serializer that renders payloads, built once per thread and reused for every event.
+
+        Building a ModelSerializer's fields costs more than rendering an
+        object with them; DRF's ``ListSerializer`` reuses its child the same
+        way. Override ``get_payload`` if a serializer keeps per-object state.
+        """
+        serializer = getattr(self._local, "payload_serializer", None)
+        if serializer is None:
+            serializer = self._local.payload_serializer = self.serializer_class(context={"realtime": True})
+        return serializer
+
     def get_payload(self, instance: models.Model) -> dict[str, Any]:
         """The event payload: the serializer's representation, produced once per event."""
-        return self.serializer_class(instance, context={"realtime": True}).data
+        return self.get_payload_serializer().to_representation(instance)
 
     def get_visible_object(self, *, user: AbstractBaseUser | AnonymousUser, pk: int) -> models.Model:
         """Return the object if ``user`` may see it, running the REST detail view's own checks.
@@ -109,6 +126,8 @@ class LiveModel:
         view = self.viewset_class(action="retrieve", detail=True, action_map={"get": "retrieve"})
         lookup = view.lookup_url_kwarg or view.lookup_field
         view.request, view.args, view.kwargs, view.format_kwarg = request, (), {lookup: pk}, None
+        # Same filtering, same object: only the prefetches (which can't change which objects match) are dropped.
+        view.filter_queryset = partial(_without_prefetches, view.filter_queryset)
         return view
 
     # --- start-up checks ---------------------------------------------------
@@ -147,6 +166,10 @@ class LiveModel:
                     f"{name}.visibility_fields: {field!r} is neither tracked by {label}.{self.tracker_attr} "
                     f"nor in m2m_fields, so a change to it could not revoke subscriptions."
                 )
+
+
+def _without_prefetches(filter_queryset: Any, queryset: models.QuerySet) -> models.QuerySet:
+    return filter_queryset(queryset).prefetch_related(None)
 
 
 class Registry:

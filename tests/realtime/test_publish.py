@@ -121,3 +121,25 @@ async def test_published_message_carries_the_pre_encoded_frame(alice, foo):
         stored.stream.epoch,
     )
     assert frame["payload"]["bar"] == "published"
+
+
+@pytest.mark.redis
+def test_publishing_from_sync_code_reuses_one_loop(monkeypatch):
+    """Publishes from plain threads to Redis go through one long-lived loop, not a new loop per event."""
+    import asyncio
+
+    from realtime.publish import group_send, publisher_loop
+
+    loops = []
+    layer = get_channel_layer()
+    real = layer.group_send
+
+    async def recording(group, message):
+        loops.append(asyncio.get_running_loop())
+        return await real(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording)
+    for _ in range(3):
+        assert group_send("rt.test-publisher", {"type": "realtime.event"})
+    assert len(set(loops)) == 1
+    assert loops[0] is publisher_loop._loop
