@@ -49,9 +49,9 @@ class StreamPositionField(serializers.Field):
 
     A client that loads an object over REST subscribes with ``since=seq`` and
     ``epoch`` from here. The value comes from the ``realtime_seq`` /
-    ``realtime_epoch`` annotations of ``LiveViewSetMixin`` (one statement with
-    the object) or, after a write, from the stream row inside the same
-    transaction. Event payloads (no request in the context) leave it out:
+    ``realtime_epoch`` attributes: annotations of ``LiveViewSetMixin`` (one
+    statement with the object), set again by each event a write appends; or,
+    for an instance that has neither, from the stream row. Event payloads (no request in the context) leave it out:
     their ``meta`` carries the position.
     """
 

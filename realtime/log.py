@@ -4,8 +4,10 @@
 ``INSERT ... ON CONFLICT DO UPDATE SET seq = seq + 1 RETURNING`` statement,
 so within a stream seqs are gap-free and in commit order, even with
 concurrent writers on PostgreSQL: a second writer waits on the row until the
-first commits. The event is published only after commit, so a rollback
-leaves no row and sends nothing.
+first commits. On PostgreSQL that upsert and the log row's INSERT are one
+statement (a data-modifying CTE): one round trip per event instead of two.
+The event is published only after commit, so a rollback leaves no row and
+sends nothing.
 
 ``stream_read`` answers "what happened after ``since``?" for in-band replay
 and the REST endpoint alike: either every missed event, or ``recovered =
@@ -37,14 +39,47 @@ _UPSERT_COUNTER = """
 """
 
 
+def _counter_params(stream: StreamRef) -> list[Any]:
+    return [stream.name, stream.object_type, stream.object_id, new_epoch(), timezone.now()]
+
+
 def _next_seq(stream: StreamRef) -> tuple[int, int, str]:
     """Lock the stream's counter row (creating it on first use); return (id, seq, epoch)."""
-    if connection.vendor not in {"postgresql", "sqlite"}:
-        raise NotImplementedError("The notification log supports PostgreSQL and SQLite.")
     sql = _UPSERT_COUNTER.format(table=connection.ops.quote_name(Stream._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stream.name, stream.object_type, stream.object_id, new_epoch(), timezone.now()])
+        cursor.execute(sql, _counter_params(stream))
         return cursor.fetchone()
+
+
+def _insert(stream: StreamRef, notification: Notification) -> str:
+    """Take the next seq and insert ``notification`` with it; fills in its pk, stream_id and seq, returns the epoch."""
+    if connection.vendor == "sqlite":
+        notification.stream_id, notification.seq, epoch = _next_seq(stream)
+        notification.save(force_insert=True)
+        return epoch
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("The notification log supports PostgreSQL and SQLite.")
+    quote = connection.ops.quote_name
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    counter_columns = {"stream_id": "s.id", "seq": "s.seq"}
+    values, params = [], []
+    for model_field in fields:
+        if model_field.attname in counter_columns:
+            values.append(counter_columns[model_field.attname])
+        else:
+            values.append("%s")
+            params.append(model_field.get_db_prep_save(model_field.pre_save(notification, add=True), connection))
+    sql = (
+        f"WITH s AS ({_UPSERT_COUNTER.format(table=quote(Stream._meta.db_table))}) "
+        f"INSERT INTO {quote(Notification._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT {', '.join(values)} FROM s RETURNING {quote(Notification._meta.pk.column)}, stream_id, seq, "
+        f"(SELECT epoch FROM s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _counter_params(stream) + params)
+        notification.pk, notification.stream_id, notification.seq, epoch = cursor.fetchone()
+    notification._state.adding = False
+    return epoch
 
 
 def notification_append(
@@ -70,10 +105,7 @@ def notification_append(
     their subscriptions re-run the permission check before delivery.
     """
     with transaction.atomic(savepoint=False):
-        stream_id, seq, epoch = _next_seq(stream)
-        notification = Notification.objects.create(
-            stream_id=stream_id,
-            seq=seq,
+        notification = Notification(
             event=event.name,
             action_type=event.action_type,
             object_type=object_type,
@@ -85,10 +117,15 @@ def notification_append(
             client_action=client_action,
             push=push,
         )
+        epoch = _insert(stream, notification)
         notification.stream = Stream(
-            id=stream_id, name=stream.name, object_type=stream.object_type, object_id=stream.object_id, epoch=epoch
+            id=notification.stream_id,
+            name=stream.name,
+            object_type=stream.object_type,
+            object_id=stream.object_id,
+            epoch=epoch,
+            seq=notification.seq,
         )
-        notification.stream.seq = seq
         notification_appended.send(sender=Notification, notification=notification)
         publish_on_commit(notification, final=final, recheck=recheck)
     return notification

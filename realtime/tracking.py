@@ -52,7 +52,7 @@ def append_object_event(
     from realtime.registry import DELETED
 
     deleted = action == DELETED
-    notification_append(
+    notification = notification_append(
         stream=live.get_stream(instance.pk),
         event=live.get_event(action),
         payload={"id": encode_id(instance.pk)} if deleted else live.get_payload(instance),
@@ -61,6 +61,8 @@ def append_object_event(
         final=deleted,
         recheck=recheck,
     )
+    # The REST response of this write reports the position of the event it appended (StreamPositionField).
+    instance.realtime_seq, instance.realtime_epoch = notification.seq, notification.stream.epoch
 
 
 def connect_live_model(live: LiveModel) -> None:

@@ -2,8 +2,10 @@
 
 List and detail reads annotate each object with its stream's ``seq`` and
 ``epoch`` in the same SELECT (one snapshot, so object and position agree).
-Creates and updates run in one transaction and read the position after the
-write, so the response carries the seq of the event the write appended.
+Creates and updates run in one transaction; each event the write appends
+sets the instance's position (``realtime.tracking``), so the response
+carries the seq of the last event the write appended, or, when it changed
+nothing tracked, the position read with the object.
 """
 
 from __future__ import annotations
@@ -37,9 +39,3 @@ class LiveViewSetMixin:
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
             return super().update(request, *args, **kwargs)
-
-    def perform_update(self, serializer: Any) -> None:
-        super().perform_update(serializer)
-        # The annotations were read before the write; the field re-reads the stream row.
-        for attr in ("realtime_seq", "realtime_epoch"):
-            serializer.instance.__dict__.pop(attr, None)
