@@ -232,7 +232,7 @@ def daphne_command() -> list[str]:
 def uvicorn_command() -> list[str]:
     return [
         *(sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"),
-        *("--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio"),
+        *("--no-access-log", "--lifespan", "off", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
     ]
 
 
