@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_TIMEOUT": 10.0,
     "PUSH_TTL": 24 * 3600,
     "PUSH_REQUIRE_HTTPS": True,
+    "PUSH_WEBPUSH_HOSTS": (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,notify.windows.com,push.apple.com"
+    ),
     "PUSH_VAPID_PRIVATE_KEY": "",
     "PUSH_VAPID_SUBJECT": "",
     "PUSH_FCM_CREDENTIALS": "",

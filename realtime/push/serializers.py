@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from drf_spectacular.utils import extend_schema_field
@@ -56,6 +57,17 @@ class SubscriptionSerializer(serializers.Serializer):
 
     endpoint = serializers.URLField(max_length=2048)
     keys = SubscriptionKeysSerializer()
+
+
+def _check_push_service(value: str, *, field: str) -> str:
+    """A Web Push endpoint must be on a known push service: the worker POSTs to it for any user who registers one."""
+    allowed = [host.strip().lower() for host in realtime_settings.PUSH_WEBPUSH_HOSTS.split(",") if host.strip()]
+    host = (urlsplit(value).hostname or "").lower()
+    if "*" not in allowed and not any(host == entry or host.endswith(f".{entry}") for entry in allowed):
+        raise serializers.ValidationError(
+            {field: f"{host or value!r} is not a known Web Push service (REALTIME_PUSH_WEBPUSH_HOSTS)."}
+        )
+    return value
 
 
 def _check_url_scheme(value: str, *, field: str) -> str:
@@ -106,7 +118,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({name: f"Not used for kind {kind!r}." for name in extra})
         value = attrs.pop(field)
         if kind == Device.Kind.WEBPUSH:
-            attrs["address"] = _check_url_scheme(value["endpoint"], field=field)
+            attrs["address"] = _check_push_service(_check_url_scheme(value["endpoint"], field=field), field=field)
             attrs["p256dh"], attrs["auth"] = value["keys"]["p256dh"], value["keys"]["auth"]
         elif kind == Device.Kind.WEBHOOK:
             attrs["address"] = _check_url_scheme(value, field=field)

@@ -25,6 +25,7 @@ PUSH_SETTINGS = {
     "PUSH_BACKOFF_MAX": 600.0,
     "PUSH_MAX_ATTEMPTS": 4,
     "PUSH_REQUIRE_HTTPS": False,
+    "PUSH_WEBPUSH_HOSTS": "*",  # the local test receivers
     "PUSH_TIMEOUT": 5.0,
 }
 

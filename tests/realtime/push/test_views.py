@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 
+from realtime.conf import DEFAULTS
 from realtime.push.models import Device
 from realtime.push.vapid import vapid_keys_generate
 from tests.realtime.push.helpers import Subscription
@@ -134,3 +135,26 @@ def test_the_vapid_public_key_is_served(client_for, alice, webpush_on, push_sett
     assert client_for(alice).get("/api/push/vapid-public-key").json() == {"public_key": webpush_on}
     push_settings(PUSH_VAPID_PRIVATE_KEY="")
     assert client_for(alice).get("/api/push/vapid-public-key/").json() == {"public_key": None}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "accepted"),
+    [
+        ("https://fcm.googleapis.com/fcm/send/abc", True),
+        ("https://updates.push.services.mozilla.com/wpush/v2/abc", True),
+        ("https://wns2-by3p.notify.windows.com/w/?token=abc", True),
+        ("https://web.push.apple.com/abc", True),
+        ("https://169.254.169.254/latest/meta-data", False),
+        ("https://internal.example/admin", False),
+        ("https://evilfcm.googleapis.com.example/x", False),
+    ],
+)
+def test_webpush_endpoints_must_be_on_a_known_push_service(
+    client_for, alice, webpush_on, push_settings, endpoint, accepted
+):
+    """Only push-service hosts are accepted, so a user cannot point the worker at internal addresses."""
+    push_settings(PUSH_WEBPUSH_HOSTS=DEFAULTS["PUSH_WEBPUSH_HOSTS"])
+    response = client_for(alice).post("/api/devices/", webpush_body(endpoint), format="json")
+    assert (response.status_code == 201) is accepted, response.content
+    if not accepted:
+        assert "REALTIME_PUSH_WEBPUSH_HOSTS" in response.json()["subscription"][0]
