@@ -44,6 +44,15 @@ class HashidRelatedField(serializers.PrimaryKeyRelatedField):
         return encode_id(value.pk)
 
 
+class StreamPositionSerializer(serializers.Serializer):
+    """The shape of ``StreamPositionField`` in the OpenAPI schema."""
+
+    name = serializers.CharField(help_text="The stream, e.g. foo.<id>.")
+    seq = serializers.IntegerField(help_text="The last event included in this representation.")
+    epoch = serializers.CharField(allow_null=True, help_text="The stream's epoch (null before its first event).")
+
+
+@extend_schema_field(StreamPositionSerializer)
 class StreamPositionField(serializers.Field):
     """Read-only ``{"name", "seq", "epoch"}`` of the object's stream, as of the representation.
 

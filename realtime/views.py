@@ -106,13 +106,29 @@ class ReadStateSerializer(serializers.Serializer):
     read = serializers.BooleanField()
 
 
+class InboxEntrySerializer(serializers.Serializer):
+    """An inbox notification, as in the payload of ``CREATE_NOTIFICATION`` (with its current read state)."""
+
+    id = serializers.CharField()
+    event = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    icon = serializers.CharField()
+    client_action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField(allow_null=True)
+    data = serializers.JSONField()
+    read = serializers.BooleanField()
+    created_at = serializers.CharField()
+
+
 class NotificationReadView(generics.GenericAPIView):
     """Mark one of your inbox notifications read (``{"read": true}``) or unread."""
 
     serializer_class = ReadStateSerializer
     queryset = Notification.objects.none()
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: InboxEntrySerializer})
     def patch(self, request: Request, pk: int) -> Response:
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -29,7 +29,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     """A ``DATABASE_URL`` for the test database of the running pytest session."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -47,7 +47,7 @@ class DaphneServer:
         self.port = free_port()
         self.env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url_for_tests(),
             "DJANGO_SETTINGS_MODULE": "project.settings",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),

@@ -48,7 +48,7 @@ def shared_socket(tmp_path: Path) -> Iterator[Path]:
     fd = listener.fileno()
     env = {
         **os.environ,
-        "DATABASE_URL": servers.test_database_url(),
+        "DATABASE_URL": servers.database_url_for_tests(),
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "LISTEN_FDS": "1",
         "LISTEN_FDNAMES": "realtime-daphne.socket",

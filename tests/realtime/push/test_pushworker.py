@@ -24,7 +24,7 @@ from realtime.push.signing import webhook_verify
 from tests.realtime.push.helpers import push
 from tests.realtime.push.servers import HTTPReceiver, Received, Reply
 from tests.servers import ROOT
-from tests.servers import test_database_url as database_url
+from tests.servers import database_url_for_tests as database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
