@@ -15,6 +15,7 @@ socket with close code 4401.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,12 +24,17 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user as get_session_user
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.module_loading import import_string
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from realtime.tickets import ticket_redeem
+
+#: How a socket authenticated (``scope["realtime_auth"]``), so its credential can be checked again later.
+SESSION, TOKEN, TICKET = "session", "token", "ticket"
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -54,20 +60,46 @@ def token_user(header: str) -> AbstractBaseUser | None:
 class RealtimeAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         user = scope.get("user")
-        if user is None or not user.is_authenticated:
-            found = await self.authenticate(scope)
+        if user is not None and user.is_authenticated:
+            scope = dict(scope, realtime_auth=SESSION)
+        else:
+            method, found = await self.authenticate(scope)
             if found is not None:
-                scope = dict(scope, user=found)
+                scope = dict(scope, user=found, realtime_auth=method)
         return await super().__call__(scope, receive, send)
 
-    async def authenticate(self, scope: dict[str, Any]) -> AbstractBaseUser | None:
+    async def authenticate(self, scope: dict[str, Any]) -> tuple[str | None, AbstractBaseUser | None]:
         header = _header(scope, b"authorization")
         if header:
-            return await database_sync_to_async(token_user)(header)
+            return TOKEN, await database_sync_to_async(token_user)(header)
         tickets = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket")
         if tickets:
-            return await database_sync_to_async(ticket_redeem)(key=tickets[0])
-        return None
+            return TICKET, await database_sync_to_async(ticket_redeem)(key=tickets[0])
+        return None, None
+
+
+def scope_user(scope: dict[str, Any]) -> AbstractBaseUser | AnonymousUser:
+    """The socket's user as of now, by the credential it connected with (synchronous; queries the database).
+
+    The session must still exist and carry the user's current auth hash
+    (logout and password changes end it), the token must still exist, and
+    the user must still be active; otherwise the user is anonymous. A ticket
+    was used up at the handshake, so only the user is re-read.
+    """
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return AnonymousUser()
+    method = scope.get("realtime_auth")
+    if method == SESSION:
+        store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+        found = get_session_user(SimpleNamespace(session=store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))))
+    elif method == TOKEN:
+        found = token_user(_header(scope, b"authorization") or "")
+    else:
+        found = get_user_model()._default_manager.filter(pk=user.pk).first()
+    if found is None or not found.is_authenticated or not found.is_active or found.pk != user.pk:
+        return AnonymousUser()
+    return found
 
 
 class WebSocketSessionMiddleware(BaseMiddleware):

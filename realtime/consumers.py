@@ -28,21 +28,19 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from django.utils.http import urlencode
 from rest_framework import exceptions, serializers
 
 from realtime import metrics, protocol
-from realtime.access import stream_authorize
 from realtime.conf import realtime_settings
 from realtime.exceptions import RateLimited, TooManySubscriptions, error_frame
 from realtime.frames import event_frame
-from realtime.log import stream_range, stream_read
 from realtime.ratelimit import TokenBucket
-from realtime.serializers import MessageSerializer, SubscribeSerializer, UnsubscribeSerializer, request_id_of
+from realtime.serializers import MessageSerializer, SubscribeSerializer, TargetSerializer, request_id_of
 from realtime.streams import StreamRef, group_name, user_group
+from realtime.subscriptions import subscription_catch_up, subscription_open, subscriptions_check
 from realtime.watcher import get_watcher
 
 logger = logging.getLogger(__name__)
@@ -57,15 +55,17 @@ class Subscription:
 
 class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
     subscribe_serializer_class = SubscribeSerializer
-    unsubscribe_serializer_class = UnsubscribeSerializer
+    target_serializer_class = TargetSerializer
 
     # --- extension points ----------------------------------------------------
 
-    def get_subscribe_serializer(self, message: dict[str, Any]) -> serializers.Serializer:
-        return self.subscribe_serializer_class(data=message, context={"user": self.user})
+    def get_subscribe_serializer_class(self) -> type[serializers.Serializer]:
+        """Validates a subscribe message completely, permission check included (runs in the database thread)."""
+        return self.subscribe_serializer_class
 
-    def get_unsubscribe_serializer(self, message: dict[str, Any]) -> serializers.Serializer:
-        return self.unsubscribe_serializer_class(data=message, context={"user": self.user})
+    def get_target_serializer(self, message: dict[str, Any]) -> serializers.Serializer:
+        """Resolves which stream a message names, without the database."""
+        return self.target_serializer_class(data=message, context={"user": self.user})
 
     def get_rate_limiter(self) -> TokenBucket:
         return TokenBucket(rate=realtime_settings.RATE_LIMIT, burst=realtime_settings.RATE_BURST)
@@ -80,7 +80,16 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except Exception:
+            if not message["type"].startswith("realtime."):
+                raise
+            # A database error while catching up or rechecking must not close the socket (and every
+            # other subscriber's of the stream with it): log, and let the watcher report the head again.
+            logger.exception("Handling %s failed; the stream watcher retries.", message["type"])
+            if "stream" in message:
+                get_watcher(self.channel_layer).forget(message["stream"])
 
     async def connect(self) -> None:
         self.user = self.scope.get("user") or AnonymousUser()
@@ -93,15 +102,17 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=protocol.CLOSE_NOT_AUTHENTICATED)
             return
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        get_watcher(self.channel_layer).watch_user(self.user.pk, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         metrics.connection_closed(subscriptions=len(getattr(self, "subscriptions", {})))
         for name in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(group_name(name), self.channel_name)
             get_watcher(self.channel_layer).unwatch(name, self.channel_name)
-        user = getattr(self, "user", None)
+        user = self.scope.get("user")
         if user is not None and user.is_authenticated:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
+            get_watcher(self.channel_layer).unwatch_user(user.pk, self.channel_name)
 
     @classmethod
     async def encode_json(cls, content: dict[str, Any]) -> str:
@@ -143,21 +154,28 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(protocol.reply(protocol.PONG, request_id))
 
     async def handle_subscribe(self, message: dict[str, Any], request_id: str | int | None) -> None:
-        data = await self.validate(self.get_subscribe_serializer(message))
-        stream: StreamRef = data["stream"]
+        stream = self.target(message)
         if stream.name not in self.subscriptions and len(self.subscriptions) >= realtime_settings.MAX_SUBSCRIPTIONS:
             raise TooManySubscriptions()
-        # Join first, then read: an event committed after the read is queued for us, and one
-        # committed before it is in the read; anything in both is dropped by seq below.
+        # Join first, then check and read: a change committed after the join is queued for us (with
+        # its recheck); one committed before it is seen by the check and is in the read. Anything
+        # both queued and read is dropped by seq below.
         await self.channel_layer.group_add(group_name(stream.name), self.channel_name)
         try:
-            history = await database_sync_to_async(stream_read)(
-                stream=stream, since=data.get("since"), epoch=data.get("epoch"), limit=realtime_settings.REPLAY_LIMIT
+            opened = await database_sync_to_async(subscription_open)(
+                scope=self.scope,
+                serializer_class=self.get_subscribe_serializer_class(),
+                message=message,
+                limit=realtime_settings.REPLAY_LIMIT,
             )
-        except BaseException:
-            if stream.name not in self.subscriptions:
-                await self.channel_layer.group_discard(group_name(stream.name), self.channel_name)
+        except Exception as exc:
+            # No subscription stays behind a failed subscribe, not even an earlier one to the same stream.
+            await self.drop_subscription(stream.name)
+            if isinstance(exc, exceptions.NotAuthenticated) and self.user.is_authenticated:
+                await self.close(code=protocol.CLOSE_FORBIDDEN)  # the credential was revoked meanwhile
+                return
             raise
+        self.user, history = opened.user, opened.history
         for notification in history.notifications:
             await self.send(text_data=protocol.encode(event_frame(notification)))
         seq = max([history.seq, *(n.seq for n in history.notifications)])
@@ -174,89 +192,101 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             replayed=len(history.notifications),
         )
         if history.reason == "limit":
-            query = urlencode({"stream": stream.name, "since": data["since"], "epoch": history.epoch})
+            query = urlencode({"stream": stream.name, "since": opened.data["since"], "epoch": history.epoch})
             frame["history"] = f"{reverse('realtime:notification-log')}?{query}"
         await self.send_json(frame)
+        if history.notifications and history.notifications[-1].final:
+            await self.end_subscription(stream.name, reason=protocol.REASON_DELETED)
 
     async def handle_unsubscribe(self, message: dict[str, Any], request_id: str | int | None) -> None:
-        data = await self.validate(self.get_unsubscribe_serializer(message))
-        stream: StreamRef = data["stream"]
-        await self.end_subscription(stream.name, request_id=request_id)
+        await self.end_subscription(self.target(message).name, request_id=request_id)
 
-    async def validate(self, serializer: serializers.Serializer) -> dict[str, Any]:
-        await database_sync_to_async(serializer.is_valid)(raise_exception=True)
-        return serializer.validated_data
+    def target(self, message: dict[str, Any]) -> StreamRef:
+        serializer = self.get_target_serializer(message)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["stream"]
 
     # --- channel layer messages ------------------------------------------------
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         subscription = self.subscriptions.get(message["stream"])
+        if subscription is None:
+            return
         seq = message["seq"]
-        if subscription is None or seq <= subscription.last_seq:
+        if self.concerns_me(message.get("recheck")):
+            # Before the duplicate check: an event replayed at subscribe time still revokes.
+            self.user, (allowed,) = await database_sync_to_async(subscriptions_check)(
+                scope=self.scope, streams=[subscription.stream]
+            )
+            if not allowed:
+                await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
+                return
+        if seq <= subscription.last_seq:
             return
-        if self.concerns_me(message.get("recheck")) and not await self.may_read(subscription.stream):
-            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
+        if message.get("final"):
+            # The object is gone. Its last event carries only the id, so it is sent without a
+            # permission check (which a deleted object fails), even after a gap.
+            await self.send(text_data=message["text"])
+            subscription.last_seq = seq
+            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_DELETED)
             return
-        if seq > subscription.last_seq + 1 and not await self.catch_up(subscription, through=seq - 1):
+        if seq > subscription.last_seq + 1 and not await self.catch_up(subscription, through=seq - 1, via="gap"):
             return
         await self.send(text_data=message["text"])
         metrics.delivered()
         subscription.last_seq = seq
-        if message.get("final"):
-            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_DELETED)
 
     async def realtime_sync(self, message: dict[str, Any]) -> None:
         """The stream's head, from the ``StreamWatcher``: fill from the log if a live event was lost."""
         subscription = self.subscriptions.get(message["stream"])
         if subscription is not None and message["seq"] > subscription.last_seq:
-            await self.catch_up(subscription, through=message["seq"])
+            await self.catch_up(subscription, through=message["seq"], via="sync")
 
     async def realtime_recheck(self, message: dict[str, Any]) -> None:
-        """The user's own access changed (flags, groups, deletion): re-run every check."""
-        self.user = await database_sync_to_async(self.reload_user)()
-        if self.user is None or not self.user.is_active:
+        """The user's access changed (flags, groups, credential, deletion): re-run every check."""
+        subscriptions = list(self.subscriptions.values())
+        self.user, allowed = await database_sync_to_async(subscriptions_check)(
+            scope=self.scope, streams=[subscription.stream for subscription in subscriptions]
+        )
+        if not self.user.is_authenticated:
             await self.close(code=protocol.CLOSE_FORBIDDEN)
             return
-        for subscription in list(self.subscriptions.values()):
-            if not await self.may_read(subscription.stream):
+        for subscription, ok in zip(subscriptions, allowed, strict=True):
+            if not ok:
                 await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
 
     # --- helpers -----------------------------------------------------------------
 
-    async def catch_up(self, subscription: Subscription, *, through: int) -> bool:
-        """Send the logged events after ``last_seq`` up to ``through``; ``False`` if access was revoked."""
-        if not await self.may_read(subscription.stream):
-            await self.end_subscription(subscription.stream.name, reason=protocol.REASON_REVOKED)
-            return False
-        missing = await database_sync_to_async(stream_range)(
-            stream=subscription.stream, after=subscription.last_seq, through=through
+    async def catch_up(self, subscription: Subscription, *, through: int, via: str) -> bool:
+        """Send the logged events after ``last_seq`` up to ``through``; ``False`` if the subscription ended."""
+        result = await database_sync_to_async(subscription_catch_up)(
+            scope=self.scope, stream=subscription.stream, after=subscription.last_seq, through=through
         )
-        for notification in missing:
+        self.user = result.user
+        for notification in result.notifications:
             await self.send(text_data=protocol.encode(event_frame(notification)))
             subscription.last_seq = notification.seq
-        metrics.replay(via="gap", events=len(missing))
+        if result.notifications:
+            metrics.replay(via=via, events=len(result.notifications))
+        if result.end is not None:
+            await self.end_subscription(subscription.stream.name, reason=result.end)
+            return False
         return True
 
     def concerns_me(self, recheck: Any) -> bool:
         return recheck == "*" or (isinstance(recheck, list) and self.user.pk in recheck)
 
-    async def may_read(self, stream: StreamRef) -> bool:
-        try:
-            await database_sync_to_async(stream_authorize)(user=self.user, stream=stream)
-        except (exceptions.NotFound, exceptions.NotAuthenticated):
-            return False
-        return True
-
-    def reload_user(self) -> Any:
-        return get_user_model()._default_manager.filter(pk=self.user.pk).first()
-
-    async def end_subscription(
-        self, name: str, *, request_id: str | int | None = None, reason: str | None = None
-    ) -> None:
+    async def drop_subscription(self, name: str) -> None:
+        """Forget a subscription (if any) and leave its group, without telling the client."""
         if self.subscriptions.pop(name, None) is not None:
             metrics.unsubscribed()
         await self.channel_layer.group_discard(group_name(name), self.channel_name)
         get_watcher(self.channel_layer).unwatch(name, self.channel_name)
+
+    async def end_subscription(
+        self, name: str, *, request_id: str | int | None = None, reason: str | None = None
+    ) -> None:
+        await self.drop_subscription(name)
         fields: dict[str, Any] = {"stream": name}
         if reason is not None:
             fields["reason"] = reason

@@ -116,6 +116,7 @@ def notification_append(
             icon=icon,
             client_action=client_action,
             push=push,
+            final=final,
         )
         epoch = _insert(stream, notification)
         notification.stream = Stream(
@@ -127,7 +128,7 @@ def notification_append(
             seq=notification.seq,
         )
         notification_appended.send(sender=Notification, notification=notification)
-        publish_on_commit(notification, final=final, recheck=recheck)
+        publish_on_commit(notification, recheck=recheck)
     return notification
 
 

@@ -13,6 +13,7 @@ numbers:
 * ``realtime_replays_total{via}`` and ``realtime_replayed_events_total{via}``:
   recoveries served from the log and the events they carried (``via`` is
   ``ws`` for an in-band replay, ``gap`` for a gap filled before a live event,
+  ``sync`` for a lost event filled after the stream watcher's report,
   ``rest`` for ``/api/notifications/``);
 * ``realtime_push_queue_depth``: deliveries waiting in the push queue, read at
   scrape time from the callable named by ``REALTIME_PUSH_QUEUE_DEPTH`` (absent

@@ -54,6 +54,7 @@ class Notification(models.Model):
     icon = models.CharField(max_length=500, blank=True)
     client_action = models.CharField(max_length=500, blank=True, help_text="Where the client goes on a click.")
     push = models.BooleanField(default=False, help_text="Also deliver to the user's devices.")
+    final = models.BooleanField(default=False, help_text="The stream's last event: its object was deleted.")
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

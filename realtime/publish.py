@@ -41,20 +41,20 @@ EVENT_MESSAGE = "realtime.event"
 RECHECK_MESSAGE = "realtime.recheck"
 
 
-def event_message(notification: Notification, *, final: bool = False, recheck: Any = None) -> dict[str, Any]:
+def event_message(notification: Notification, *, recheck: Any = None) -> dict[str, Any]:
     """The channel-layer message for one event, carrying its pre-encoded frame."""
     return {
         "type": EVENT_MESSAGE,
         "stream": notification.stream.name,
         "seq": notification.seq,
         "text": protocol.encode(event_frame(notification)),
-        "final": final,
+        "final": notification.final,
         "recheck": recheck,
     }
 
 
-def publish_on_commit(notification: Notification, *, final: bool = False, recheck: Any = None) -> None:
-    message = event_message(notification, final=final, recheck=recheck)
+def publish_on_commit(notification: Notification, *, recheck: Any = None) -> None:
+    message = event_message(notification, recheck=recheck)
     transaction.on_commit(partial(group_send, group_name(message["stream"]), message), robust=True)
 
 

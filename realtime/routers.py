@@ -33,6 +33,11 @@ class HashidRouter(DefaultRouter):
         return urls
 
 
+def optional_slash(route: str, view: Any, name: str) -> list[URLPattern]:
+    """A plain (non-router) route, served with a trailing slash (named) and without one, like the router's."""
+    return [path(f"{route}/", view, name=name), path(route, view)]
+
+
 def drop_slashless_duplicates(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
     """drf-spectacular hook: document each route once, in its trailing-slash form."""
     documented = {path_ for path_, *_ in endpoints}

@@ -95,10 +95,6 @@ class SubscribeSerializer(TargetSerializer):
         return attrs
 
 
-class UnsubscribeSerializer(TargetSerializer):
-    pass
-
-
 class LogQuerySerializer(serializers.Serializer):
     """Query string of ``GET /api/notifications/``."""
 
@@ -116,8 +112,10 @@ class LogQuerySerializer(serializers.Serializer):
             stream = parse_stream(attrs["stream"])
             if stream is None:
                 raise NotFound()
-        else:
+        elif user.is_authenticated:
             stream = inbox_stream(user.pk)
+        else:
+            raise NotAuthenticated("Log in to read your inbox, or name a stream.")
         stream_authorize(user=user, stream=stream)
         attrs["stream"] = stream
         return attrs

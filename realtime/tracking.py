@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
 from django.db import models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
@@ -134,8 +136,25 @@ def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> 
 
 
 def connect_user_rechecks() -> None:
-    """Recheck a user's sockets when their active/staff flags, groups or permissions change, or they go."""
+    """Recheck a user's sockets when their flags, groups, permissions or credentials change, or they go.
+
+    The recheck re-verifies each socket's credential (``realtime.auth.scope_user``): after a logout,
+    a password change or a deleted API token the sockets that used it are closed.
+    """
     user_model = get_user_model()
+
+    def on_logout(sender: Any, user: models.Model | None = None, **kwargs: Any) -> None:
+        if user is not None:
+            recheck_user_on_commit(user.pk)
+
+    def on_token_delete(sender: Any, instance: models.Model, **kwargs: Any) -> None:
+        recheck_user_on_commit(instance.user_id)
+
+    user_logged_out.connect(on_logout, weak=False, dispatch_uid="realtime:user-logout")
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authtoken.models import Token
+
+        post_delete.connect(on_token_delete, sender=Token, weak=False, dispatch_uid="realtime:token-delete")
 
     def on_user_save(sender: type[models.Model], instance: models.Model, raw: bool, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")

@@ -6,6 +6,7 @@ from django.utils.http import urlencode
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,8 +51,12 @@ class NotificationLogView(APIView):
     With ``since``: the events after it, one page at a time (follow ``next``);
     410 with ``recovered: false`` when the history no longer reaches back that
     far or ``epoch`` is not the stream's. Without ``since``: the latest page.
-    Without ``stream``: your inbox. Readable exactly when you may subscribe.
+    Without ``stream``: your inbox. Readable exactly when you may subscribe:
+    the view has no permission class of its own, the stream's (the object's
+    REST detail view, or inbox ownership) decides.
     """
+
+    permission_classes = [AllowAny]
 
     @extend_schema(
         parameters=[LogQuerySerializer],

@@ -2,10 +2,15 @@
 
 List and detail reads annotate each object with its stream's ``seq`` and
 ``epoch`` in the same SELECT (one snapshot, so object and position agree).
-Creates and updates run in one transaction; each event the write appends
-sets the instance's position (``realtime.tracking``), so the response
-carries the seq of the last event the write appended, or, when it changed
-nothing tracked, the position read with the object.
+Creates, updates and deletes run in one transaction, and an update or
+delete locks the object's row when it reads it (``SELECT ... FOR UPDATE``):
+DRF saves the whole row it read, so without the lock a concurrent change
+committed in between would be overwritten, and when the overwrite changes no
+tracked field (relative to the stale read) the log would never record it.
+Each event the write appends sets the instance's position
+(``realtime.tracking``), so the response carries the seq of the last event
+the write appended, or, when it changed nothing tracked, the position read
+with the object.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +31,8 @@ class LiveViewSetMixin:
         from realtime.registry import registry
 
         queryset = super().filter_queryset(queryset)
+        if self.request.method not in SAFE_METHODS and self.detail:
+            queryset = queryset.select_for_update(of=("self",))
         live = registry.get_for_model(queryset.model)
         streams = Stream.objects.filter(object_type=live.get_object_type(), object_id=OuterRef("pk"))
         return queryset.annotate(
@@ -39,3 +47,7 @@ class LiveViewSetMixin:
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
             return super().update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with transaction.atomic():
+            return super().destroy(request, *args, **kwargs)

@@ -4,14 +4,22 @@ Redis pub/sub is at-most-once: an event published while Redis reconnects, or
 before Redis has registered a process's new ``SUBSCRIBE``, never arrives. A
 consumer notices a lost event when the next one on the stream arrives (its
 seq skips ahead, and the consumer fills the gap from the log); this module
-catches the last event before a quiet period.
+catches the last event before a quiet period, and a lost user recheck.
 
-Every ``SYNC_INTERVAL`` seconds one query reads the heads of all streams
-subscribed in this process; the subscribers of each stream whose head moved
-get a ``realtime.sync`` message with the head, through the channel layer (so
-it is handled in order with their other messages), and fill from the log if
-they are behind. Streams that do not move cost nothing but their row in that
-one query.
+Every ``SYNC_INTERVAL`` seconds, per process:
+
+* one query reads the heads of all streams subscribed in the process. A head
+  that has stopped moving (the same at two checks in a row) and was not yet
+  reported goes to the stream's local subscribers as a ``realtime.sync``
+  message, through the channel layer (so it is handled in order with their
+  other messages); a subscriber behind it fills from the log. Streams that
+  are busy or quiet cost nothing but their row in that query. A head counts
+  as reported only once every subscriber was sent it; otherwise the next
+  check tries again.
+* one query reads the access flags (active, staff, superuser) of the users
+  connected to the process; a user whose flags changed, or who was deleted,
+  gets a ``realtime.recheck`` on each of their local sockets, as the
+  (at-most-once) recheck published on the change itself would have done.
 """
 
 from __future__ import annotations
@@ -23,14 +31,18 @@ from collections import defaultdict
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
 from realtime.conf import realtime_settings
 from realtime.models import Stream
+from realtime.publish import RECHECK_MESSAGE
 
 logger = logging.getLogger(__name__)
 
 SYNC_MESSAGE = "realtime.sync"
 _CHUNK = 500
+
+Flags = tuple[bool, bool, bool]
 
 
 def stream_heads(*, names: list[str]) -> dict[str, int]:
@@ -41,34 +53,72 @@ def stream_heads(*, names: list[str]) -> dict[str, int]:
     return heads
 
 
+def user_flags(*, pks: list[int]) -> dict[int, Flags]:
+    """The access flags of each existing user in ``pks``: (is_active, is_staff, is_superuser)."""
+    flags: dict[int, Flags] = {}
+    for start in range(0, len(pks), _CHUNK):
+        for user in get_user_model()._default_manager.filter(pk__in=pks[start : start + _CHUNK]):
+            flags[user.pk] = (user.is_active, getattr(user, "is_staff", False), getattr(user, "is_superuser", False))
+    return flags
+
+
 class StreamWatcher:
-    """The streams subscribed in one process (one event loop), and the task that checks their heads."""
+    """The streams and users of one process (one event loop), and the task that checks them."""
 
     def __init__(self, layer: Any) -> None:
         self.layer = layer
         self.subscribers: dict[str, set[str]] = defaultdict(set)
-        self.heads: dict[str, int] = {}
+        self.seen: dict[str, int] = {}
+        self.reported: dict[str, int] = {}
+        self.users: dict[int, set[str]] = defaultdict(set)
+        self.flags: dict[int, Flags | None] = {}
         self.task: asyncio.Task[None] | None = None
+
+    # --- registration ------------------------------------------------------------
 
     def watch(self, stream: str, channel: str) -> None:
         self.subscribers[stream].add(channel)
-        # A new subscriber learns the head at the next check even if another one already knew it.
-        self.heads.pop(stream, None)
+        self.forget(stream)  # a new subscriber is told the head even if the others already were
+        self._start()
+
+    def unwatch(self, stream: str, channel: str) -> None:
+        channels = self.subscribers.get(stream)
+        if channels is not None:
+            channels.discard(channel)
+            if not channels:
+                del self.subscribers[stream]
+                self.seen.pop(stream, None)
+                self.reported.pop(stream, None)
+        self._stop_if_idle()
+
+    def forget(self, stream: str) -> None:
+        """Report the stream's head again at the next check (a subscriber failed to catch up)."""
+        self.reported.pop(stream, None)
+
+    def watch_user(self, user_pk: int, channel: str) -> None:
+        self.users[user_pk].add(channel)
+        self._start()
+
+    def unwatch_user(self, user_pk: int, channel: str) -> None:
+        channels = self.users.get(user_pk)
+        if channels is not None:
+            channels.discard(channel)
+            if not channels:
+                del self.users[user_pk]
+                self.flags.pop(user_pk, None)
+        self._stop_if_idle()
+
+    def _start(self) -> None:
         interval = realtime_settings.SYNC_INTERVAL
         if interval > 0 and (self.task is None or self.task.done()):
             self.task = asyncio.get_running_loop().create_task(self.run(interval))
 
-    def unwatch(self, stream: str, channel: str) -> None:
-        channels = self.subscribers.get(stream)
-        if channels is None:
-            return
-        channels.discard(channel)
-        if not channels:
-            del self.subscribers[stream]
-            self.heads.pop(stream, None)
-        if not self.subscribers and self.task is not None:
+    def _stop_if_idle(self) -> None:
+        if not self.subscribers and not self.users and self.task is not None:
             self.task.cancel()
             self.task = None
+
+    # --- checking ------------------------------------------------------------------
 
     async def run(self, interval: float) -> None:
         while True:
@@ -76,20 +126,52 @@ class StreamWatcher:
             try:
                 await self.check()
             except Exception:
-                logger.exception("Checking stream heads failed; trying again in %ss.", interval)
+                logger.exception("Checking stream heads and users failed; trying again in %ss.", interval)
 
     async def check(self) -> None:
-        """Tell the subscribers of every stream whose head moved since the last check."""
+        await self.check_streams()
+        await self.check_users()
+
+    async def check_streams(self) -> None:
+        """Report every stream head that stopped moving and was not yet reported to all its subscribers."""
         names = list(self.subscribers)
         if not names:
             return
         heads = await database_sync_to_async(stream_heads)(names=names)
         for name, seq in heads.items():
-            if self.heads.get(name) == seq:
+            stable = self.seen.get(name) == seq
+            self.seen[name] = seq
+            if not stable or self.reported.get(name) == seq:
                 continue
-            self.heads[name] = seq
-            for channel in list(self.subscribers.get(name, ())):
-                await self.layer.send(channel, {"type": SYNC_MESSAGE, "stream": name, "seq": seq})
+            if await self._send_all(self.subscribers.get(name, ()), {"type": SYNC_MESSAGE, "stream": name, "seq": seq}):
+                self.reported[name] = seq
+
+    async def check_users(self) -> None:
+        """Recheck the sockets of every user whose access flags changed (or who was deleted) since the last check."""
+        pks = list(self.users)
+        if not pks:
+            return
+        current = await database_sync_to_async(user_flags)(pks=pks)
+        for pk in pks:
+            flags = current.get(pk)
+            changed = pk in self.flags and self.flags[pk] != flags
+            message = {"type": RECHECK_MESSAGE, "user": pk}
+            if changed and not await self._send_all(self.users.get(pk, ()), message):
+                continue  # keep the old flags: the next check sends it again
+            self.flags[pk] = flags
+
+    async def _send_all(self, channels: Any, message: dict[str, Any]) -> bool:
+        """Send ``message`` to each channel; ``False`` if any send failed (each failure is logged)."""
+        delivered = True
+        for channel in list(channels):
+            try:
+                await self.layer.send(channel, message)
+            except Exception:
+                logger.warning(
+                    "Could not send %s to %s; the next check retries.", message["type"], channel, exc_info=True
+                )
+                delivered = False
+        return delivered
 
 
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StreamWatcher] = weakref.WeakKeyDictionary()

@@ -1,9 +1,8 @@
 """REST routes of push delivery, mounted under ``/api/`` (with and without a trailing slash)."""
 
-from django.urls import path
 
 from realtime.push import views
-from realtime.routers import HashidRouter
+from realtime.routers import HashidRouter, optional_slash
 
 app_name = "push"
 
@@ -11,7 +10,6 @@ router = HashidRouter()
 router.register("devices", views.DeviceViewSet, basename="device")
 
 urlpatterns = [
-    path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
-    path("push/vapid-public-key", views.VapidPublicKeyView.as_view()),
+    *optional_slash("push/vapid-public-key", views.VapidPublicKeyView.as_view(), "vapid-public-key"),
     *router.urls,
 ]

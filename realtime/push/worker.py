@@ -89,6 +89,13 @@ class PushWorker:
         """Validate every backend's configuration (raises ``ImproperlyConfigured``); return the configured kinds."""
         for backend in self.backends.values():
             backend.check()
+        if self.lease_seconds < 3 * realtime_settings.PUSH_TIMEOUT:
+            logger.warning(
+                "REALTIME_PUSH_LEASE_SECONDS=%s is under three times REALTIME_PUSH_TIMEOUT=%s: a slow batch can "
+                "outlive its lease and be sent twice. Raise the lease (docs/push.md).",
+                self.lease_seconds,
+                realtime_settings.PUSH_TIMEOUT,
+            )
         return [kind for kind, backend in self.backends.items() if backend.is_configured()]
 
     def stop(self) -> None:

@@ -143,3 +143,51 @@ def test_detail_reads_the_position_in_the_same_statement_as_the_object(client_fo
     assert len(reading_stream) == 1
     assert '"api_foo"' in reading_stream[0]
     assert len(queries) <= 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_update_cannot_write_back_a_stale_row(client_for, alice, monkeypatch):
+    """A PATCH holds the row it read: a rename committed meanwhile is neither lost nor left out of the log."""
+    import threading
+
+    from django.db import connections
+
+    from api.views import FooViewSet
+
+    foo = Foo.objects.create(owner=alice, name="original")
+    read, go_on = threading.Event(), threading.Event()
+    real_perform_update = FooViewSet.perform_update
+
+    def stalled_perform_update(self, serializer):
+        read.set()  # the row has been read (and, with the fix, locked)
+        go_on.wait(10)
+        real_perform_update(self, serializer)
+
+    monkeypatch.setattr(FooViewSet, "perform_update", stalled_perform_update)
+    responses = []
+
+    def patch_same_name():
+        responses.append(client_for(alice).patch(f"/api/foo/{encode_id(foo.pk)}", {"name": "original"}, format="json"))
+        connections.close_all()
+
+    def rename():
+        other = Foo.objects.get(pk=foo.pk)
+        other.name = "renamed"
+        other.save()
+        connections.close_all()
+
+    patcher = threading.Thread(target=patch_same_name)
+    patcher.start()
+    assert read.wait(10)
+    renamer = threading.Thread(target=rename)
+    renamer.start()
+    renamer.join(1)  # with the row locked, the rename waits for the PATCH to commit
+    go_on.set()
+    patcher.join(10)
+    renamer.join(10)
+    assert responses[0].status_code == 200
+    foo.refresh_from_db()
+    assert foo.name == "renamed"
+    changes = Notification.objects.filter(stream__name=f"foo.{encode_id(foo.pk)}", event="api:foo:changed")
+    assert [n.payload["name"] for n in changes.order_by("seq")] == ["renamed"]

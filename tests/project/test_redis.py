@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.redis import redis_host
 from tests.conftest import IN_CI
-from tests.project.test_settings import start_django
+from tests.project.test_settings import run_settings
 from tests.servers import free_port
 
 
@@ -49,7 +49,7 @@ def test_bad_sentinel_address_fails_loudly():
 
 def test_sentinels_without_redis_url_refuse_to_start():
     """REDIS_SENTINELS alone is a start-up error that says what REDIS_URL must be."""
-    result = start_django(REDIS_SENTINELS="127.0.0.1:26379", REDIS_URL="")
+    result = run_settings(REDIS_SENTINELS="127.0.0.1:26379", REDIS_URL="")
     assert result.returncode != 0
     assert "REDIS_URL=redis://" in result.stderr
 

@@ -13,14 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PRINT_DEBUG = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
-def start_django(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+def run_settings(code: str = PRINT_DEBUG, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` after Django's set-up in a subprocess, with ``env`` over a development environment."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_COOKIES"}}
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
-        ],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
         capture_output=True,
@@ -31,14 +28,14 @@ def start_django(**env: str) -> subprocess.CompletedProcess[str]:
 
 def test_defaults_start_in_debug():
     """With nothing set the project starts on its embedded development defaults."""
-    result = start_django()
+    result = run_settings()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
 
 
 def test_debug_off_with_default_secret_fails_loudly():
     """DEBUG=0 without a SECRET_KEY refuses to start and says what to set."""
-    result = start_django(DEBUG="0")
+    result = run_settings(DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
     assert "ImproperlyConfigured" in result.stderr
@@ -46,14 +43,14 @@ def test_debug_off_with_default_secret_fails_loudly():
 
 def test_debug_off_with_wildcard_hosts_fails_loudly():
     """DEBUG=0 with ALLOWED_HOSTS=* refuses to start and says what to set."""
-    result = start_django(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="*")
+    result = run_settings(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="*")
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
 
 
 def test_debug_off_with_real_settings_starts():
     """A complete production configuration starts."""
-    result = start_django(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    result = run_settings(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
@@ -61,7 +58,7 @@ def test_debug_off_with_real_settings_starts():
 @pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("HASHIDS_MIN_LENGTH", "eight")])
 def test_unparseable_values_fail_with_the_variable_name(name, value):
     """A typo in a variable is an error naming it, not a silent default."""
-    result = start_django(**{name: value})
+    result = run_settings(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
 
@@ -71,17 +68,6 @@ PRINT_DATABASE_AND_LAYER = (
     "print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool')); "
     "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])"
 )
-
-
-def run_settings(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_db_pool_size_turns_on_psycopgs_pool():
@@ -118,3 +104,15 @@ def test_redis_max_connections_sizes_the_pool():
     )
     assert result.returncode == 0, result.stderr
     assert "{'address': 'redis://127.0.0.1:6379/3', 'max_connections': 500}" in result.stdout
+
+
+def test_production_cookies_are_https_only():
+    """With DEBUG=0 the session and CSRF cookies are marked Secure unless SECURE_COOKIES=0."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    production = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "example.com"}
+    assert run_settings(code, **production).stdout.split() == ["True", "True"]
+    assert run_settings(code, **production, SECURE_COOKIES="0").stdout.split() == ["False", "False"]
+    assert run_settings(code).stdout.split() == ["False", "False"]

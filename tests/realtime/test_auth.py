@@ -99,3 +99,64 @@ def test_token_user_parses_only_token_headers(alice):
     """Malformed Authorization headers authenticate nobody."""
     for header in ("", "Token", "Token a b", "Basic abc"):
         assert token_user(header) is None
+
+
+async def test_logout_closes_the_sessions_sockets(alice):
+    """Logging out (from any request) closes the WebSockets that authenticated with that session."""
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    ws = await open_socket((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    await ws.send_json_to({"action": "ping"})
+    assert (await ws.receive_json_from())["type"] == "pong"
+    await sync_to_async(client.logout)()
+    assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
+    await ws.disconnect()
+
+
+async def test_deleting_the_token_closes_its_sockets(alice, bob):
+    """Deleting a DRF token closes the sockets that authenticated with it, not the user's others."""
+    from rest_framework.authtoken.models import Token
+
+    token = await sync_to_async(Token.objects.create)(user=alice)
+    by_token = await open_socket((b"authorization", f"Token {token.key}".encode()))
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    by_session = await open_socket((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    await sync_to_async(token.delete)()
+    assert await by_token.receive_output(timeout=3) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
+    await by_session.send_json_to({"action": "ping"})
+    assert (await by_session.receive_json_from())["type"] == "pong"
+    await by_token.disconnect()
+    await by_session.disconnect()
+
+
+def test_scope_user_rechecks_the_credential(alice):
+    """scope_user answers anonymous once the session is gone, the token deleted or the user deactivated."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
+
+    from realtime.auth import SESSION, TICKET, TOKEN, scope_user
+
+    client = Client()
+    client.force_login(alice)
+    key = client.cookies["sessionid"].value
+    session_scope = {"user": alice, "realtime_auth": SESSION, "cookies": {"sessionid": key}}
+    assert scope_user(session_scope) == alice
+    SessionStore(key).delete()
+    assert not scope_user(session_scope).is_authenticated
+
+    token = Token.objects.create(user=alice)
+    token_scope = {
+        "user": alice,
+        "realtime_auth": TOKEN,
+        "headers": [(b"authorization", f"Token {token.key}".encode())],
+    }
+    assert scope_user(token_scope) == alice
+    token.delete()
+    assert not scope_user(token_scope).is_authenticated
+
+    ticket_scope = {"user": alice, "realtime_auth": TICKET}
+    assert scope_user(ticket_scope) == alice
+    alice.is_active = False
+    alice.save()
+    assert not scope_user(ticket_scope).is_authenticated

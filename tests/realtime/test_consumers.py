@@ -10,7 +10,7 @@ from django.db import transaction
 
 from api.models import Foo
 from api.serializers import FooSerializer
-from realtime import consumers, protocol
+from realtime import consumers, protocol, publish, subscriptions
 from realtime.ids import encode_id, get_hashids
 from realtime.models import Notification
 from tests.realtime.conftest import receive_until, subscribe
@@ -487,7 +487,7 @@ async def test_server_error_keeps_the_socket(connect, alice, foo, monkeypatch):
     def broken(**kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr(consumers, "stream_read", broken)
+    monkeypatch.setattr(subscriptions, "stream_read", broken)
     ws = await connect(alice)
     await ws.send_json_to(foo_message(foo, request_id="boom"))
     assert await ws.receive_json_from() == {
@@ -498,3 +498,49 @@ async def test_server_error_keeps_the_socket(connect, alice, foo, monkeypatch):
     }
     await ws.send_json_to({"action": "ping"})
     assert (await receive_until(ws, "pong"))[-1]["type"] == "pong"
+
+
+async def test_removal_committed_between_check_and_read_is_not_replayed(connect, bob, foo, monkeypatch):
+    """A removal that commits after subscribe's check but before its log read is neither replayed nor ignored."""
+    real_read = subscriptions.stream_read
+
+    def remove_bob_then_read(**kwargs):
+        foo.members.remove(bob)
+        return real_read(**kwargs)
+
+    monkeypatch.setattr(subscriptions, "stream_read", remove_bob_then_read)
+    ws = await connect(bob)
+    await ws.send_json_to(foo_message(foo, since=0, request_id="late"))
+    error = await ws.receive_json_from()
+    assert (error["type"], error["code"]) == ("error", "not_found")
+    monkeypatch.setattr(subscriptions, "stream_read", real_read)
+    await save(foo, bar="after bob left")
+    assert await ws.receive_nothing(timeout=0.3)
+
+
+async def test_removal_committed_right_after_the_join_is_seen_by_the_check(connect, bob, foo, monkeypatch):
+    """Subscribe checks permission after joining the group, so a removal just after the join refuses it."""
+    real_open = consumers.subscription_open
+
+    def remove_bob_then_open(**kwargs):
+        foo.members.remove(bob)
+        return real_open(**kwargs)
+
+    monkeypatch.setattr(consumers, "subscription_open", remove_bob_then_open)
+    ws = await connect(bob)
+    await ws.send_json_to(foo_message(foo))
+    assert (await ws.receive_json_from())["code"] == "not_found"
+    assert await ws.receive_nothing(timeout=0.3), "the removal's live event must not reach bob"
+
+
+async def test_a_refused_resubscribe_ends_the_earlier_subscription(connect, bob, foo, monkeypatch):
+    """If bob's resubscribe is refused (his revocation was lost), his old subscription stops delivering too."""
+    ws = await connect(bob)
+    await subscribe(ws, foo)
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)  # the revoking event is lost
+    await sync_to_async(foo.members.remove)(bob)
+    monkeypatch.undo()
+    await ws.send_json_to(foo_message(foo, request_id="again"))
+    assert (await ws.receive_json_from())["code"] == "not_found"
+    await save(foo, bar="not for bob")
+    assert await ws.receive_nothing(timeout=0.3)

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from api.models import Foo
-from realtime import consumers
+from realtime import subscriptions
 from realtime.ids import encode_id
 from realtime.log import notifications_prune
 from realtime.models import Stream
@@ -115,17 +115,17 @@ async def test_change_committed_right_after_the_read_is_delivered_once(connect, 
     """A change committing during the replay (after the log read) arrives live, exactly once, in order."""
     start = await head(foo)
     await change(foo, 3)
-    real_read = consumers.stream_read
+    real_read = subscriptions.stream_read
 
     def read_then_commit(**kwargs):
         history = real_read(**kwargs)
         rename(foo.pk, "during-replay")
         return history
 
-    monkeypatch.setattr(consumers, "stream_read", read_then_commit)
+    monkeypatch.setattr(subscriptions, "stream_read", read_then_commit)
     communicator = await connect(alice)
     *replayed, subscribed = await subscribe(communicator, foo, since=start.seq)
-    monkeypatch.setattr(consumers, "stream_read", real_read)
+    monkeypatch.setattr(subscriptions, "stream_read", real_read)
     assert event_seqs(replayed) == [start.seq + 1, start.seq + 2, start.seq + 3]
     assert (subscribed["seq"], subscribed["replayed"]) == (start.seq + 3, 3)
 
@@ -140,16 +140,16 @@ async def test_change_committed_between_join_and_read_is_delivered_once(connect,
     """A change committing after the group join but before the read is replayed, and its live copy dropped."""
     start = await head(foo)
     await change(foo, 2)
-    real_read = consumers.stream_read
+    real_read = subscriptions.stream_read
 
     def commit_then_read(**kwargs):
         rename(foo.pk, "before-read")
         return real_read(**kwargs)
 
-    monkeypatch.setattr(consumers, "stream_read", commit_then_read)
+    monkeypatch.setattr(subscriptions, "stream_read", commit_then_read)
     communicator = await connect(alice)
     *replayed, subscribed = await subscribe(communicator, foo, since=start.seq)
-    monkeypatch.setattr(consumers, "stream_read", real_read)
+    monkeypatch.setattr(subscriptions, "stream_read", real_read)
     assert event_seqs(replayed) == [start.seq + 1, start.seq + 2, start.seq + 3]
     assert replayed[-1]["payload"]["name"] == "before-read"
     assert (subscribed["seq"], subscribed["replayed"]) == (start.seq + 3, 3)

@@ -27,9 +27,16 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     real = log.publish_on_commit
 
-    def record(notification: Notification, *, final: bool = False, recheck: Any = None) -> None:
-        calls.append({"stream": notification.stream.name, "seq": notification.seq, "final": final, "recheck": recheck})
-        real(notification, final=final, recheck=recheck)
+    def record(notification: Notification, *, recheck: Any = None) -> None:
+        calls.append(
+            {
+                "stream": notification.stream.name,
+                "seq": notification.seq,
+                "final": notification.final,
+                "recheck": recheck,
+            }
+        )
+        real(notification, recheck=recheck)
 
     monkeypatch.setattr(log, "publish_on_commit", record)
     return calls

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.db import DatabaseError
 
 from api.models import Foo
-from realtime import publish
+from realtime import consumers, publish
 from realtime.log import notification_append
 from realtime.registry import registry
 from realtime.watcher import StreamWatcher, stream_heads
 from tests.realtime.conftest import subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def save_bar(foo: Foo, value: str) -> None:
+    foo.bar = value
+    await sync_to_async(foo.save)()
 
 
 @pytest.fixture
@@ -99,3 +108,103 @@ async def test_watcher_stops_when_nothing_is_watched(settings):
     watcher.unwatch("foo.a", "channel-2")
     assert watcher.task is None
     assert watcher.subscribers == {}
+
+
+@pytest.fixture
+def lose_all_publishes(monkeypatch):
+    """A channel layer that loses every published event and recheck (as during a Redis outage)."""
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)
+
+
+async def test_a_lost_delete_still_ends_the_subscription_as_deleted(connect, bob, foo, settings, lose_all_publishes):
+    """Catching up on a deleted object sends its DELETE (just the id) and ends with reason deleted, not revoked."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.1}
+    ws = await connect(bob)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    await sync_to_async(foo.delete)()
+    deleted = await ws.receive_json_from(timeout=5)
+    assert (deleted["type"], deleted["payload"]) == ("DELETE_FOO", {"id": stream.split(".")[1]})
+    assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "deleted"}
+
+
+async def test_a_delete_after_a_gap_is_still_delivered(connect, bob, foo, monkeypatch):
+    """A live DELETE whose predecessor was lost is sent (and ends the subscription) without a permission check."""
+    ws = await connect(bob)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    real = publish.group_send
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)
+    await save_bar(foo, "lost")
+    monkeypatch.setattr(publish, "group_send", real)
+    await sync_to_async(foo.delete)()
+    assert (await ws.receive_json_from())["type"] == "DELETE_FOO"
+    assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "deleted"}
+
+
+async def test_a_lost_user_recheck_is_caught_by_the_watcher(connect, make_user, foo, settings, lose_all_publishes):
+    """If the recheck published when a staff flag drops is lost, the watcher's user check revokes anyway."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.1}
+    boss = await sync_to_async(make_user)("boss", is_staff=True)
+    ws = await connect(boss)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    await asyncio.sleep(0.3)  # the watcher has seen boss's flags once
+    boss.is_staff = False
+    await sync_to_async(boss.save)()
+    assert await ws.receive_json_from(timeout=5) == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+
+
+async def test_a_failing_catch_up_keeps_the_socket_and_is_retried(connect, alice, foo, settings, monkeypatch):
+    """A database error while catching up is logged; the socket stays open and the next check delivers."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.1}
+    ws = await connect(alice)
+    await subscribe(ws, foo)
+    failures = []
+    real_catch_up = consumers.subscription_catch_up
+
+    def failing_once(**kwargs):
+        if not failures:
+            failures.append(1)
+            raise DatabaseError("connection lost")
+        return real_catch_up(**kwargs)
+
+    monkeypatch.setattr(consumers, "subscription_catch_up", failing_once)
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)
+    await save_bar(foo, "delivered on retry")
+    frame = await ws.receive_json_from(timeout=5)
+    assert frame["payload"]["bar"] == "delivered on retry"
+    assert failures == [1]
+    await ws.send_json_to({"action": "ping"})
+    assert (await ws.receive_json_from())["type"] == "pong"
+
+
+class FlakyLayer:
+    """An in-memory layer whose ``send`` fails for one channel until told otherwise."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self.sent: list[tuple[str, dict]] = []
+
+    async def send(self, channel: str, message: dict) -> None:
+        if channel == self.failing:
+            raise ChannelFull()
+        self.sent.append((channel, message))
+
+
+async def test_heads_are_reported_once_stable_and_until_every_send_succeeded(alice, monkeypatch):
+    """A moving head is not reported; a stable one is, to every subscriber, and again while a send fails."""
+    heads = {"foo.x": 1}
+    monkeypatch.setattr("realtime.watcher.stream_heads", lambda *, names: dict(heads))
+    layer = FlakyLayer(failing="c2")
+    watcher = StreamWatcher(layer)
+    watcher.subscribers["foo.x"].update({"c1", "c2"})
+    await watcher.check_streams()
+    assert layer.sent == [], "the first sight of a head is not yet stable"
+    heads["foo.x"] = 2
+    await watcher.check_streams()
+    assert layer.sent == [], "still moving"
+    await watcher.check_streams()
+    assert [channel for channel, _ in layer.sent] == ["c1"]
+    layer.failing = ""
+    await watcher.check_streams()
+    assert sorted(channel for channel, _ in layer.sent) == ["c1", "c1", "c2"], "retried until all got it"
+    await watcher.check_streams()
+    assert len(layer.sent) == 3, "reported once everyone had it"
