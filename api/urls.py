@@ -1,6 +1,5 @@
 """URL routes of the demo domain, mounted under ``/api/``: Foo CRUD, the current user, session login."""
 
-
 from api.auth import CsrfView, LoginView, LogoutView
 from api.views import FooViewSet, MeView
 from realtime.routers import HashidRouter, optional_slash

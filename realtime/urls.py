@@ -7,7 +7,6 @@ from realtime.routers import optional_slash
 app_name = "realtime"
 
 
-
 urlpatterns = [
     *optional_slash("notifications", views.NotificationLogView.as_view(), "notification-log"),
     *optional_slash("notifications/unread-count", views.UnreadCountView.as_view(), "notification-unread-count"),

@@ -1,6 +1,5 @@
 """REST routes of push delivery, mounted under ``/api/`` (with and without a trailing slash)."""
 
-
 from realtime.push import views
 from realtime.routers import HashidRouter, optional_slash
 
