@@ -14,8 +14,12 @@ def inbox_notifications(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     return Notification.objects.filter(stream__name=inbox_stream(user.pk).name).exclude(title="")
 
 
-def inbox_unread_count(*, user: AbstractBaseUser) -> int:
-    return inbox_notifications(user=user).filter(read_at__isnull=True).count()
+def inbox_unread_count(*, user: AbstractBaseUser, through: int | None = None) -> int:
+    """How many of ``user``'s inbox entries are unread (only those up to seq ``through``, if given)."""
+    unread = inbox_notifications(user=user).filter(read_at__isnull=True)
+    if through is not None:
+        unread = unread.filter(seq__lte=through)
+    return unread.count()
 
 
 def inbox_mark_read(*, user: AbstractBaseUser, notification_id: int, read: bool = True) -> Notification | None:

@@ -18,6 +18,7 @@ from realtime.inbox import inbox_mark_all_read, inbox_mark_read, inbox_unread_co
 from realtime.log import stream_head, stream_read
 from realtime.models import Notification
 from realtime.serializers import LogQuerySerializer
+from realtime.streams import inbox_stream
 from realtime.tickets import ticket_issue
 
 
@@ -34,6 +35,9 @@ class LogPageSerializer(serializers.Serializer):
     recovered = serializers.BooleanField()
     results = EventFrameSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="URL of the next page, or null when caught up.")
+    unread = serializers.IntegerField(
+        required=False, help_text="Your inbox only: how many of its entries up to `seq` are unread."
+    )
 
 
 class GoneSerializer(serializers.Serializer):
@@ -95,16 +99,18 @@ class NotificationLogView(APIView):
         if last < history.seq:
             query_string = urlencode({"stream": stream.name, "since": last, "epoch": history.epoch, "limit": limit})
             next_url = request.build_absolute_uri(f"{request.path}?{query_string}")
-        return Response(
-            {
-                "stream": stream.name,
-                "epoch": history.epoch,
-                "seq": history.seq,
-                "recovered": True,
-                "results": results,
-                "next": next_url,
-            }
-        )
+        page = {
+            "stream": stream.name,
+            "epoch": history.epoch,
+            "seq": history.seq,
+            "recovered": True,
+            "results": results,
+            "next": next_url,
+        }
+        if request.user.is_authenticated and stream.name == inbox_stream(request.user.pk).name:
+            # Counted up to the page's seq, so a client adding the unread entries replayed after it counts each once.
+            page["unread"] = inbox_unread_count(user=request.user, through=history.seq)
+        return Response(page)
 
 
 class ReadStateSerializer(serializers.Serializer):

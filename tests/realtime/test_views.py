@@ -268,6 +268,23 @@ def test_mark_read_and_unread(client_for, bob, foo):
     assert client.get(f"{LOG}unread-count").json() == {"unread": 1}
 
 
+def test_inbox_page_carries_the_unread_count_up_to_its_seq(client_for, alice, bob, foo):
+    """An inbox page counts its unread entries up to its own seq; a later one is not in it, other streams have none."""
+    client = client_for(bob)
+    page = client.get(LOG).json()
+    assert (page["unread"], page["seq"]) == (1, 1)
+    other = Foo.objects.create(owner=alice, name="second")
+    other.members.add(bob)
+    assert client.get(LOG, {"since": 0, "limit": 1}).json()["unread"] == 2
+    client.patch(read_url(inbox_entry_of(bob, other)), {"read": True}, format="json")
+    assert client.get(LOG).json()["unread"] == 1
+    assert "unread" not in client.get(LOG, {"stream": stream_of(foo)}).json()
+
+
+def inbox_entry_of(user, foo) -> Notification:
+    return Notification.objects.get(stream__name=inbox_stream(user.pk).name, object_id=foo.pk)
+
+
 def test_read_state_shows_in_the_log(client_for, bob, foo):
     """A notification read over REST is ``read: true`` when the log is fetched again."""
     client = client_for(bob)
