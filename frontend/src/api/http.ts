@@ -41,7 +41,6 @@ export interface Api {
   updateFoo(id: string, changes: FooChanges): Promise<FooResource>;
   deleteFoo(id: string): Promise<void>;
   inbox(): Promise<InboxPage>;
-  unreadCount(): Promise<number>;
   markRead(id: string, read: boolean): Promise<InboxNotification>;
 }
 
@@ -103,7 +102,6 @@ export function createHttpApi({ fetchImpl = globalThis.fetch.bind(globalThis) } 
     updateFoo: (id, changes) => request<FooResource>("PATCH", `/api/foo/${encodeURIComponent(id)}`, changes),
     deleteFoo: (id) => request<unknown>("DELETE", `/api/foo/${encodeURIComponent(id)}`).then(() => undefined),
     inbox: () => request<InboxPage>("GET", "/api/notifications/"),
-    unreadCount: () => request<{ unread: number }>("GET", "/api/notifications/unread-count").then((r) => r.unread),
     markRead: (id, read) =>
       request<InboxNotification>("PATCH", `/api/notifications/${encodeURIComponent(id)}`, { read }),
   };

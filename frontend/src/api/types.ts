@@ -53,6 +53,9 @@ export interface InboxPage {
   epoch: string | null;
   seq: number;
   recovered: boolean;
-  results: EventFrame<InboxNotification>[];
+  /** Events of your inbox stream: the entries, and any other event an app sent you. */
+  results: EventFrame<InboxNotification | Record<string, unknown>>[];
   next: string | null;
+  /** How many of your inbox entries up to `seq` are unread. */
+  unread?: number;
 }

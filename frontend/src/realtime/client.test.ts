@@ -236,6 +236,23 @@ describe("reconnecting", () => {
     vi.advanceTimersByTime(500);
     expect(factory.sockets).toHaveLength(2);
   });
+
+  it("gives up a handshake that hangs past connectTimeoutMs and retries with backoff", () => {
+    const { client, factory, statuses } = setup();
+    client.connect();
+    vi.advanceTimersByTime(9_999);
+    expect(factory.last().closedWith).toBeNull();
+    vi.advanceTimersByTime(1);
+    expect(factory.sockets[0].closedWith).toBe(4000);
+    expect(statuses.at(-1)).toBe("reconnecting");
+    vi.advanceTimersByTime(500);
+    expect(factory.sockets).toHaveLength(2);
+    factory.last().open();
+    vi.advanceTimersByTime(60_000);
+    expect(factory.sockets).toHaveLength(2);
+    expect(factory.last().closedWith).toBeNull();
+    expect(client.status).toBe("live");
+  });
 });
 
 describe("recovered: false", () => {
@@ -311,6 +328,29 @@ describe("subscriptions ended by the server", () => {
     factory.last().receive({ type: "unsubscribed", stream: "foo.abc", reason });
     expect(ended).toEqual([reason]);
     expect(client.subscribed()).toEqual([]);
+  });
+
+  it("names the stream of an ended subscription once the server has named it", () => {
+    const { client, factory } = setup();
+    const streams: (string | null)[] = [];
+    client.addListener({ onEnded: ({ stream }) => streams.push(stream) });
+    client.subscribe({ objectType: protocol.INBOX }, { seq: 1, epoch: "in1" });
+    client.subscribe(FOO, { seq: 1, epoch: "ep1" });
+    client.connect();
+    factory.last().open();
+    const [inbox, foo] = factory.last().sentActions("subscribe");
+    factory.last().receive({
+      type: "subscribed",
+      request_id: inbox.request_id,
+      stream: "user.u2",
+      epoch: "in1",
+      seq: 1,
+      recovered: true,
+      replayed: 0,
+    });
+    factory.last().receive({ type: "error", request_id: foo.request_id, code: "not_found", message: "No." });
+    factory.last().receive({ type: "unsubscribed", stream: "user.u2", reason: "revoked" });
+    expect(streams).toEqual([null, "user.u2"]);
   });
 
   it("ends a subscribe answered with not_found (deleted or unshared while offline)", () => {

@@ -14,7 +14,8 @@
  *   `reload` (a REST fetch of the object) gives the new position, live events
  *   that arrived meanwhile are held and applied past it;
  * - reconnects back off exponentially with full jitter (min 0.5 s, max 20 s),
- *   reset once a connection has stayed up for `stableAfterMs`;
+ *   reset once a connection has stayed up for `stableAfterMs`; a handshake
+ *   that hangs is given up after `connectTimeoutMs` and retried the same way;
  * - subscribe requests made while offline are queued and sent on connect.
  */
 
@@ -70,6 +71,13 @@ export interface SubscribedInfo {
   reloaded: boolean;
 }
 
+export interface EndedInfo {
+  key: string;
+  target: Target;
+  stream: string | null;
+  reason: EndReason;
+}
+
 export interface CaughtUpInfo {
   /** True after a reconnect, false after the first connect. */
   reconnect: boolean;
@@ -86,8 +94,11 @@ export interface RealtimeListener {
   onEvent?(frame: EventFrame, key: string): void;
   onStatus?(status: ConnectionStatus): void;
   onSubscribed?(info: SubscribedInfo): void;
-  /** A subscription ended without being asked to: deleted, revoked, or an error code such as `not_found`. */
-  onEnded?(info: { key: string; target: Target; reason: EndReason }): void;
+  /**
+   * A subscription ended without being asked to: deleted, revoked, or an error
+   * code such as `not_found`. `stream` is its stream's name, once the server named it.
+   */
+  onEnded?(info: EndedInfo): void;
   /** Every subscription that was active when the socket opened is caught up. */
   onCaughtUp?(info: CaughtUpInfo): void;
   onDuplicate?(frame: EventFrame): void;
@@ -114,6 +125,8 @@ export interface RealtimeClientOptions {
   backoff?: BackoffOptions;
   /** A connection up this long resets the backoff (default 5 s). */
   stableAfterMs?: number;
+  /** A handshake not done after this long is abandoned and retried with backoff (default 10 s; 0: off). */
+  connectTimeoutMs?: number;
   /** Send a ping this often; no frame before the next one means the socket is dead (default 25 s; 0: off). */
   pingIntervalMs?: number;
   /** Retry a subscribe that failed with a transient error (`rate_limited`, `server_error`) after this long. */
@@ -126,6 +139,8 @@ type Phase = "queued" | "subscribing" | "reloading" | "live";
 interface Subscription {
   key: string;
   target: Target;
+  /** The stream's name, from the server's first `subscribed` answer. */
+  stream: string | null;
   seq: number | null;
   epoch: string | null;
   phase: Phase;
@@ -185,6 +200,7 @@ export class RealtimeClient {
   private round: Round | null = null;
   private awaitingPong = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   /** The close code of the last connection (4401: not authenticated, 4403: forbidden). */
@@ -197,6 +213,7 @@ export class RealtimeClient {
     this.options = {
       createSocket: options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike),
       stableAfterMs: options.stableAfterMs ?? 5_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       retryAfterMs: options.retryAfterMs ?? 2_000,
       now: options.now ?? (() => Date.now()),
@@ -257,6 +274,7 @@ export class RealtimeClient {
     const subscription: Subscription = {
       key,
       target: { ...target },
+      stream: null,
       seq: position?.seq ?? null,
       epoch: position?.epoch ?? null,
       phase: "queued",
@@ -312,9 +330,21 @@ export class RealtimeClient {
     socket.onerror = () => {
       // A close event always follows; reconnecting is decided there.
     };
+    if (this.options.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => {
+        this.connectTimer = null;
+        if (this.socket !== socket || socket.readyState === OPEN) return;
+        // The handshake hangs (a host gone silent, a proxy holding the request): give up and retry.
+        this.detach();
+        socket.close(4000, "connect timeout");
+        this.handleClose(1006);
+      }, this.options.connectTimeoutMs);
+    }
   }
 
   private handleOpen(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
     const reconnect = this.everOpened;
     this.everOpened = true;
     this.stableTimer = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs);
@@ -381,9 +411,11 @@ export class RealtimeClient {
   }
 
   private clearTimers(): void {
-    for (const timer of [this.reconnectTimer, this.stableTimer]) if (timer !== null) clearTimeout(timer);
+    for (const timer of [this.reconnectTimer, this.stableTimer, this.connectTimer]) {
+      if (timer !== null) clearTimeout(timer);
+    }
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
-    this.reconnectTimer = this.stableTimer = this.pingTimer = null;
+    this.reconnectTimer = this.stableTimer = this.connectTimer = this.pingTimer = null;
     this.awaitingPong = false;
   }
 
@@ -490,6 +522,7 @@ export class RealtimeClient {
   private handleSubscribed(frame: SubscribedFrame): void {
     const subscription = this.answered(frame.request_id);
     if (!subscription) return;
+    subscription.stream = frame.stream;
     if (frame.recovered && subscription.seq !== null) {
       subscription.epoch = frame.epoch;
       if (subscription.seq < frame.seq) {
@@ -593,7 +626,8 @@ export class RealtimeClient {
     if (this.subscriptions.get(subscription.key) !== subscription) return;
     this.subscriptions.delete(subscription.key);
     this.round?.pending.delete(subscription.key);
-    this.emit((l) => l.onEnded?.({ key: subscription.key, target: subscription.target, reason }));
+    const info: EndedInfo = { key: subscription.key, target: subscription.target, stream: subscription.stream, reason };
+    this.emit((l) => l.onEnded?.(info));
     this.updateStatus();
     this.finishRoundIfDone();
   }

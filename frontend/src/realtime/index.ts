@@ -11,6 +11,7 @@ export {
   type CaughtUpInfo,
   type ConnectionStatus,
   type EndReason,
+  type EndedInfo,
   type Position,
   type RealtimeClientOptions,
   type RealtimeListener,

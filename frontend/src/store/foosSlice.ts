@@ -50,14 +50,32 @@ function positionOf(resource: FooResource): Position {
   return { seq: resource.stream.seq, epoch: resource.stream.epoch };
 }
 
-/** Every Foo you can see, each subscribed from the position it was loaded at. */
-export const loadFoos = createAsyncThunk<Foo[], void, ThunkConfig>("foos/load", async (_, { extra, dispatch }) => {
-  const resources = await extra.api.listFoos();
-  for (const resource of resources) {
-    dispatch(subscribeRequested({ target: { objectType: FOO, id: resource.id }, position: positionOf(resource) }));
-  }
-  return resources.map(fooOf);
-});
+/**
+ * True when `resource` is newer than what the socket applied of its stream
+ * (a REST response may be overtaken by live events, a later change or the
+ * Foo's deletion).
+ */
+function isAhead(state: { realtime: RealtimeState }, resource: FooResource): boolean {
+  const applied = state.realtime.positions[resource.stream.name];
+  return !applied || applied.epoch !== resource.stream.epoch || applied.seq < resource.stream.seq;
+}
+
+/**
+ * Every Foo you can see, each subscribed from the position it was loaded at.
+ * Merged into the store, not replacing it: a Foo created, or changed live,
+ * while the list was loading keeps its newer state.
+ */
+export const loadFoos = createAsyncThunk<Foo[], void, ThunkConfig>(
+  "foos/load",
+  async (_, { extra, dispatch, getState }) => {
+    const resources = await extra.api.listFoos();
+    for (const resource of resources) {
+      dispatch(subscribeRequested({ target: { objectType: FOO, id: resource.id }, position: positionOf(resource) }));
+    }
+    const state = getState() as { realtime: RealtimeState };
+    return resources.filter((resource) => isAhead(state, resource)).map(fooOf);
+  },
+);
 
 /**
  * Load one Foo (again) and subscribe from its position; `null` when it is
@@ -95,8 +113,7 @@ export const saveFoo = createAsyncThunk<void, { id: string; changes: FooChanges 
   "foos/save",
   async ({ id, changes }, { extra, dispatch, getState }) => {
     const resource = await extra.api.updateFoo(id, changes);
-    const applied = (getState() as { realtime: RealtimeState }).realtime.positions[resource.stream.name];
-    if (!applied || applied.epoch !== resource.stream.epoch || applied.seq < resource.stream.seq) {
+    if (isAhead(getState() as { realtime: RealtimeState }, resource)) {
       dispatch(fooLoaded(fooOf(resource)));
     }
   },
@@ -129,7 +146,7 @@ const slice = createSlice({
       })
       .addCase(loadFoos.fulfilled, (state, action) => {
         state.loading = false;
-        foosAdapter.setAll(state, action.payload);
+        foosAdapter.upsertMany(state, action.payload);
       })
       .addCase(loadFoos.rejected, (state, action) => {
         state.loading = false;

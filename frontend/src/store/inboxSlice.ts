@@ -1,15 +1,25 @@
 /**
  * The `inbox` slice: your notifications (a Foo shared with you...) and the
- * unread count, loaded over REST and kept live by the inbox subscription
- * (`CREATE_NOTIFICATION`).
+ * unread count, loaded over REST and kept live by the inbox subscription.
+ *
+ * As on the server, an inbox entry is an event of your inbox stream with a
+ * `title` (`CREATE_NOTIFICATION`, or any user-facing event an app sends);
+ * other events on that stream are not entries and are not counted.
  */
-import { createAsyncThunk, createEntityAdapter, createSlice, isAnyOf } from "@reduxjs/toolkit";
+import { createAsyncThunk, createEntityAdapter, createSlice, isAnyOf, type UnknownAction } from "@reduxjs/toolkit";
 
 import type { InboxNotification } from "../api/types";
-import { protocol, type Position } from "../realtime";
+import { protocol, type EventFrame, type Position } from "../realtime";
 import { sessionEnded } from "./authSlice";
-import { connectionRefused, isEventOf, subscribeRequested } from "./realtimeSlice";
+import { connectionRefused, isEventAction, subscribeRequested } from "./realtimeSlice";
 import type { ThunkConfig } from "./types";
+
+/** True for an event of the inbox stream that is an inbox entry (it has a title). */
+export function isInboxEntry(frame: unknown): frame is EventFrame<InboxNotification> & UnknownAction {
+  if (!isEventAction(frame) || frame.meta.object_type !== protocol.INBOX) return false;
+  const payload = frame.payload as Partial<InboxNotification> | null;
+  return typeof payload === "object" && payload !== null && typeof payload.id === "string" && !!payload.title;
+}
 
 export const INBOX_TARGET = { objectType: protocol.INBOX };
 
@@ -23,11 +33,16 @@ export interface InboxState extends ReturnType<typeof inboxAdapter.getInitialSta
 
 const initialState: InboxState = { ...inboxAdapter.getInitialState(), unread: 0 };
 
-/** Load the latest page and the unread count, and subscribe from the page's position (also the inbox reload). */
+/**
+ * Load the latest page, and subscribe from its position (also the inbox
+ * reload). The page's `unread` counts the unread entries up to that position,
+ * so each entry replayed or received after it is counted once, by the reducer.
+ */
 export const loadInbox = createAsyncThunk<Position, void, ThunkConfig>("inbox/load", async (_, { extra, dispatch }) => {
-  const [page, unread] = await Promise.all([extra.api.inbox(), extra.api.unreadCount()]);
+  const page = await extra.api.inbox();
   const position = { seq: page.seq, epoch: page.epoch };
-  dispatch(inboxLoaded({ notifications: page.results.map((frame) => frame.payload), unread }));
+  const notifications = page.results.filter(isInboxEntry).map((frame) => frame.payload);
+  dispatch(inboxLoaded({ notifications, unread: page.unread ?? notifications.filter((n) => !n.read).length }));
   dispatch(subscribeRequested({ target: INBOX_TARGET, position }));
   return position;
 });
@@ -55,7 +70,7 @@ const slice = createSlice({
         inboxAdapter.upsertOne(state, action.payload);
       })
       .addMatcher(isAnyOf(sessionEnded, connectionRefused), () => initialState)
-      .addMatcher(isEventOf<InboxNotification>(protocol.NOTIFICATION_CREATED), (state, action) => {
+      .addMatcher(isInboxEntry, (state, action) => {
         const notification = action.payload;
         if (!state.entities[notification.id] && !notification.read) state.unread += 1;
         inboxAdapter.upsertOne(state, notification);

@@ -11,7 +11,7 @@ import { createAction, createSlice, type PayloadAction, type UnknownAction } fro
 import type {
   CaughtUpInfo,
   ConnectionStatus,
-  EndReason,
+  EndedInfo,
   EventFrame,
   Position,
   SubscribedInfo,
@@ -77,8 +77,9 @@ const slice = createSlice({
       state.positions[action.payload.stream] = action.payload.position;
       if (action.payload.reloaded) state.debug.reloads += 1;
     },
-    streamEnded(state, action: PayloadAction<{ key: string; target: Target; reason: EndReason }>) {
-      delete state.positions[action.payload.key];
+    streamEnded(state, action: PayloadAction<EndedInfo>) {
+      // Positions are kept by stream name (an object's key is its stream name; the inbox's is not).
+      delete state.positions[action.payload.stream ?? action.payload.key];
     },
     caughtUp(state, action: PayloadAction<CaughtUpInfo & { at: number }>) {
       state.lastCatchUp = action.payload;

@@ -2,17 +2,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { RealtimeClient } from "../realtime";
+import type { FooResource } from "../api/types";
 import { fakeApi, fooResource, notification, BOB } from "../test/fakeApi";
 import { fooEvent, mockSockets } from "../test/mockSocket";
 import { sessionStarted } from "./authSlice";
-import { fooSelectors, saveFoo } from "./foosSlice";
+import { createFoo, fetchFoo, fooSelectors, saveFoo } from "./foosSlice";
 import { markRead } from "./inboxSlice";
 import { makeStore } from "./index";
 
 async function startSession(options: Parameters<typeof fakeApi>[0] = {}) {
   const { api, byId } = fakeApi(options);
   const sockets = mockSockets();
-  const client = new RealtimeClient({ url: "ws://test/", createSocket: sockets.createSocket, pingIntervalMs: 0 });
+  const client = new RealtimeClient({
+    url: "ws://test/",
+    createSocket: sockets.createSocket,
+    pingIntervalMs: 0,
+    connectTimeoutMs: 0,
+  });
   const store = makeStore({ api, client });
   store.dispatch(sessionStarted(BOB));
   await vi.runAllTimersAsync();
@@ -56,6 +62,40 @@ describe("session start", () => {
     );
     answerAll(socket);
     expect(store.getState().realtime.status).toBe("live");
+  });
+});
+
+describe("loading the list", () => {
+  it("merges the list into the store: a Foo changed live or created meanwhile keeps its newer state", async () => {
+    const { api, byId } = fakeApi({ foos: [] });
+    let listed: (foos: FooResource[]) => void = () => undefined;
+    api.listFoos.mockImplementation(() => new Promise((resolve) => (listed = resolve)));
+    const sockets = mockSockets();
+    const client = new RealtimeClient({
+      url: "ws://test/",
+      createSocket: sockets.createSocket,
+      pingIntervalMs: 0,
+      connectTimeoutMs: 0,
+    });
+    const store = makeStore({ api, client });
+    store.dispatch(sessionStarted(BOB));
+    await vi.runAllTimersAsync();
+    const socket = sockets.last();
+    socket.open();
+    // Shared with Bob while his list loads: loaded on its own, then changed live.
+    byId.set("s", fooResource("s", 2, { name: "fetched" }));
+    await store.dispatch(fetchFoo("s"));
+    answerAll(socket);
+    socket.receive(fooEvent("s", 3, { name: "changed live", owner: "alice", members: ["bob"] }));
+    await store.dispatch(createFoo({ name: "created meanwhile" }));
+    listed([fooResource("s", 2, { name: "stale list entry" }), fooResource("a", 5, { name: "listed" })]);
+    await vi.runAllTimersAsync();
+    const names = fooSelectors.selectAll(store.getState()).map((foo) => [foo.id, foo.name]);
+    expect(names).toEqual([
+      ["s", "changed live"],
+      ["new", "foo new"],
+      ["a", "listed"],
+    ]);
   });
 });
 
@@ -156,6 +196,55 @@ describe("inbox", () => {
     expect(store.getState().inbox.unread).toBe(3);
     expect(fooSelectors.selectById(store.getState(), "s")?.name).toBe("shared now");
     expect(socket.sentActions("subscribe").at(-1)).toMatchObject({ object_type: "foo", id: "s", since: 2 });
+  });
+
+  it("takes only titled events of the inbox stream as entries, and the unread count from the page", async () => {
+    const inboxMeta = (seq: number, event: string) => ({
+      stream: "user.u2",
+      epoch: "in1",
+      seq,
+      event,
+      object_type: "inbox",
+      id: "u2",
+      at: "",
+    });
+    const { store, socket } = await startSession({
+      inbox: {
+        stream: "user.u2",
+        epoch: "in1",
+        seq: 2,
+        recovered: true,
+        next: null,
+        unread: 4,
+        results: [
+          { type: "CREATE_NOTIFICATION", payload: notification("n1"), meta: inboxMeta(1, "api:foo:shared") },
+          { type: "SYNC_SETTINGS", payload: { theme: "dark" }, meta: inboxMeta(2, "api:settings:changed") },
+        ],
+      },
+    });
+    answerAll(socket);
+    expect(store.getState().inbox.ids).toEqual(["n1"]);
+    expect(store.getState().inbox.unread).toBe(4);
+    socket.receive({ type: "SYNC_SETTINGS", payload: { theme: "light" }, meta: inboxMeta(3, "api:settings:changed") });
+    socket.receive({
+      type: "CREATE_MESSAGE",
+      payload: notification("n4", {
+        event: "api:message:sent",
+        title: "alice wrote",
+        created_at: "2026-11-23T00:00:00Z",
+      }),
+      meta: inboxMeta(4, "api:message:sent"),
+    });
+    expect(store.getState().inbox.ids).toEqual(["n4", "n1"]);
+    expect(store.getState().inbox.unread).toBe(5);
+  });
+
+  it("forgets the inbox stream's position when the server ends the inbox subscription", async () => {
+    const { store, socket } = await startSession();
+    answerAll(socket);
+    expect(store.getState().realtime.positions["user.u2"]).toEqual({ seq: 0, epoch: "in1" });
+    socket.receive({ type: "unsubscribed", stream: "user.u2", reason: "revoked" });
+    expect(store.getState().realtime.positions).toEqual({});
   });
 
   it("marking a notification read lowers the unread count", async () => {

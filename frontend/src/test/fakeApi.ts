@@ -53,8 +53,7 @@ export function fakeApi({
     createFoo: vi.fn(async () => fooResource("new", 1)),
     updateFoo: vi.fn(async (id: string) => byId.get(id)!),
     deleteFoo: vi.fn(async () => undefined),
-    inbox: vi.fn(async () => inbox),
-    unreadCount: vi.fn(async () => unread),
+    inbox: vi.fn(async () => ({ ...inbox, unread: inbox.unread ?? unread })),
     markRead: vi.fn(async (id: string, read: boolean) => notification(id, { read })),
   } satisfies Api;
   return { api, byId };
