@@ -10,8 +10,13 @@ import { createFoo, fetchFoo, fooSelectors, saveFoo } from "./foosSlice";
 import { markRead } from "./inboxSlice";
 import { makeStore } from "./index";
 
-async function startSession(options: Parameters<typeof fakeApi>[0] = {}) {
+/** Log Bob in against a fake REST API (`prepare` may change it first) and open the mock socket. */
+async function startSession(
+  options: Parameters<typeof fakeApi>[0] = {},
+  prepare: (api: ReturnType<typeof fakeApi>["api"]) => void = () => undefined,
+) {
   const { api, byId } = fakeApi(options);
+  prepare(api);
   const sockets = mockSockets();
   const client = new RealtimeClient({
     url: "ws://test/",
@@ -67,21 +72,10 @@ describe("session start", () => {
 
 describe("loading the list", () => {
   it("merges the list into the store: a Foo changed live or created meanwhile keeps its newer state", async () => {
-    const { api, byId } = fakeApi({ foos: [] });
     let listed: (foos: FooResource[]) => void = () => undefined;
-    api.listFoos.mockImplementation(() => new Promise((resolve) => (listed = resolve)));
-    const sockets = mockSockets();
-    const client = new RealtimeClient({
-      url: "ws://test/",
-      createSocket: sockets.createSocket,
-      pingIntervalMs: 0,
-      connectTimeoutMs: 0,
-    });
-    const store = makeStore({ api, client });
-    store.dispatch(sessionStarted(BOB));
-    await vi.runAllTimersAsync();
-    const socket = sockets.last();
-    socket.open();
+    const { store, socket, byId } = await startSession({}, (api) =>
+      api.listFoos.mockImplementation(() => new Promise((resolve) => (listed = resolve))),
+    );
     // Shared with Bob while his list loads: loaded on its own, then changed live.
     byId.set("s", fooResource("s", 2, { name: "fetched" }));
     await store.dispatch(fetchFoo("s"));
