@@ -333,8 +333,8 @@ export class RealtimeClient {
     if (this.options.connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => {
         this.connectTimer = null;
-        if (this.socket !== socket || socket.readyState === OPEN) return;
-        // The handshake hangs (a host gone silent, a proxy holding the request): give up and retry.
+        // Still connecting (opening or closing clears this timer): the handshake hangs, say a host
+        // gone silent or a proxy holding the request. Give up and retry.
         this.detach();
         socket.close(4000, "connect timeout");
         this.handleClose(1006);
