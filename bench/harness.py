@@ -131,7 +131,6 @@ def setup_django(database_url: str, redis_url: str, layer: str) -> dict[str, str
 def seed(*, history: int, widget: bool = True) -> dict[str, Any]:
     """A user with a token, a Foo with ``history`` logged changes, and (for DCRF) a Widget; their ids."""
     from django.contrib.auth import get_user_model
-    from django.db import transaction
     from rest_framework.authtoken.models import Token
 
     from api.models import Foo
@@ -142,10 +141,10 @@ def seed(*, history: int, widget: bool = True) -> dict[str, Any]:
     token = Token.objects.create(user=user).key
     foo = Foo.objects.create(owner=user, name="bench object", bar="")
     replay = Foo.objects.create(owner=user, name="bench history", bar="")
-    with transaction.atomic():
-        for n in range(history):
-            replay.bar = f"h{n}"
-            replay.save()
+    for n in range(history):
+        # One transaction per change: changes of one object in one transaction are one event.
+        replay.bar = f"h{n}"
+        replay.save()
     fixtures = {
         "token": token,
         "foo": encode_id(foo.pk),

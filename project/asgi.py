@@ -12,14 +12,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime.auth import RealtimeAuthMiddlewareStack  # noqa: E402
+from realtime.origins import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -19,12 +19,20 @@ from django.dispatch import receiver
 DEFAULTS: dict[str, Any] = {
     # Connections
     "ALLOW_ANONYMOUS": False,
+    "ALLOWED_ORIGINS": (),
     "MAX_SUBSCRIPTIONS": 100,
     "MAX_FRAME_BYTES": 16 * 1024,
     "RATE_LIMIT": 20.0,
     "RATE_BURST": 40,
+    "MAX_SOCKETS_PER_USER": 20,
+    "USER_RATE_LIMIT": 50.0,
+    "USER_RATE_BURST": 100,
+    "SEND_BUFFER_BYTES": 256 * 1024,
+    "SEND_TIMEOUT": 10.0,
     # Log and recovery
     "REPLAY_LIMIT": 1000,
+    "REPLAY_BUDGET": 10_000,
+    "REPLAY_RATE": 1000.0,
     "REST_PAGE_SIZE": 100,
     "REST_MAX_PAGE_SIZE": 1000,
     "RETENTION_DAYS": 30,
@@ -99,6 +107,12 @@ class RealtimeSettings:
 
 def _coerce(key: str, raw: Any, default: Any) -> Any:
     kind = type(default)
+    if kind is tuple:
+        # A list setting: a list/tuple in settings.REALTIME, or comma-separated text from the environment.
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise ImproperlyConfigured(f"Realtime setting {key}={raw!r} must be a list of strings.")
+        return tuple(item.strip() for item in items if item.strip())
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw
     text = str(raw).strip().lower()

@@ -12,7 +12,10 @@ sends nothing.
 ``stream_read`` answers "what happened after ``since``?" for in-band replay
 and the REST endpoint alike: either every missed event, or ``recovered =
 False`` (other epoch, pruned history, beyond the limit), never a partial
-replay.
+replay. Nor does a replay reach back across the stream's latest visibility
+change (``Stream.visibility_seq``: a member added or removed, an owner
+changed): whoever may see the object now may not have seen it before, so
+such a client reloads the object over REST instead.
 """
 
 from __future__ import annotations
@@ -27,34 +30,45 @@ from django.utils import timezone
 
 from realtime.events import Event
 from realtime.models import Notification, Stream, new_epoch
-from realtime.publish import publish_on_commit
+from realtime.pending import PendingPublish, pending_register
 from realtime.signals import notification_appended
 from realtime.streams import StreamRef
 
+# The counter upsert. A visibility change also moves ``visibility_seq`` to the new seq (the replay floor).
 _UPSERT_COUNTER = """
-    INSERT INTO {table} (name, object_type, object_id, epoch, seq, pruned_through, created_at)
-    VALUES (%s, %s, %s, %s, 1, 0, %s)
-    ON CONFLICT (name) DO UPDATE SET seq = {table}.seq + 1
+    INSERT INTO {table} (name, object_type, object_id, epoch, seq, pruned_through, visibility_seq, created_at)
+    VALUES (%s, %s, %s, %s, 1, 0, %s, %s)
+    ON CONFLICT (name) DO UPDATE SET seq = {table}.seq + 1,
+        visibility_seq = CASE WHEN %s THEN {table}.seq + 1 ELSE {table}.visibility_seq END
     RETURNING id, seq, epoch
 """
 
 
-def _counter_params(stream: StreamRef) -> list[Any]:
-    return [stream.name, stream.object_type, stream.object_id, new_epoch(), timezone.now()]
+def _counter_params(stream: StreamRef, *, visibility: bool) -> list[Any]:
+    first_visibility = 1 if visibility else 0
+    return [
+        stream.name,
+        stream.object_type,
+        stream.object_id,
+        new_epoch(),
+        first_visibility,
+        timezone.now(),
+        visibility,
+    ]
 
 
-def _next_seq(stream: StreamRef) -> tuple[int, int, str]:
+def _next_seq(stream: StreamRef, *, visibility: bool) -> tuple[int, int, str]:
     """Lock the stream's counter row (creating it on first use); return (id, seq, epoch)."""
     sql = _UPSERT_COUNTER.format(table=connection.ops.quote_name(Stream._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(sql, _counter_params(stream))
+        cursor.execute(sql, _counter_params(stream, visibility=visibility))
         return cursor.fetchone()
 
 
-def _insert(stream: StreamRef, notification: Notification) -> str:
+def _insert(stream: StreamRef, notification: Notification, *, visibility: bool) -> str:
     """Take the next seq and insert ``notification`` with it; fills in its pk, stream_id and seq, returns the epoch."""
     if connection.vendor == "sqlite":
-        notification.stream_id, notification.seq, epoch = _next_seq(stream)
+        notification.stream_id, notification.seq, epoch = _next_seq(stream, visibility=visibility)
         notification.save(force_insert=True)
         return epoch
     if connection.vendor != "postgresql":
@@ -76,7 +90,7 @@ def _insert(stream: StreamRef, notification: Notification) -> str:
         f"(SELECT epoch FROM s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, _counter_params(stream) + params)
+        cursor.execute(sql, _counter_params(stream, visibility=visibility) + params)
         notification.pk, notification.stream_id, notification.seq, epoch = cursor.fetchone()
     notification._state.adding = False
     return epoch
@@ -95,14 +109,20 @@ def notification_append(
     client_action: str = "",
     push: bool = False,
     final: bool = False,
-    recheck: list[int] | str | None = None,
+    recheck: list[Any] | str | None = None,
+    visibility: bool = False,
+    action: str | None = None,
 ) -> Notification:
     """Append one event to ``stream`` in the current transaction and publish it after commit.
 
     ``final`` marks the last event of a stream (its object was deleted):
     subscribers are told, then unsubscribed. ``recheck`` names the users
-    (or ``"*"`` for all) whose visibility of the object may have changed;
-    their subscriptions re-run the permission check before delivery.
+    (or ``"*"`` for all) whose access the change may have revoked; every
+    event of the stream in this transaction makes them re-run the permission
+    check before delivery. ``visibility`` says the change decides who may
+    see the stream: no replay reaches back across it (``stream_read``).
+    ``action`` (a tracked model change) lets a later change of the same
+    object in this transaction revise this event (``notification_revise``).
     """
     with transaction.atomic(savepoint=False):
         notification = Notification(
@@ -118,7 +138,7 @@ def notification_append(
             push=push,
             final=final,
         )
-        epoch = _insert(stream, notification)
+        epoch = _insert(stream, notification, visibility=visibility)
         notification.stream = Stream(
             id=notification.stream_id,
             name=stream.name,
@@ -128,7 +148,39 @@ def notification_append(
             seq=notification.seq,
         )
         notification_appended.send(sender=Notification, notification=notification)
-        publish_on_commit(notification, recheck=recheck)
+        pending_register(notification, recheck=recheck, visibility=visibility, action=action)
+    return notification
+
+
+def notification_revise(
+    *,
+    pending: PendingPublish,
+    event: Event,
+    payload: dict[str, Any],
+    final: bool,
+    recheck: list[Any] | str | None,
+    visibility: bool,
+    action: str,
+) -> Notification:
+    """Fold a later change of the same object into its event appended earlier in this transaction.
+
+    The event keeps its seq and takes the new event name, payload and
+    ``final`` flag: subscribers see one event per transaction, with the state
+    it committed. ``recheck`` joins the stream's rechecks; ``visibility``
+    marks the event (and the stream's replay floor) as a visibility change.
+    """
+    notification = pending.notification
+    notification.event, notification.action_type = event.name, event.action_type
+    notification.payload, notification.final = payload, final
+    with transaction.atomic(savepoint=False):
+        Notification.objects.filter(pk=notification.pk).update(
+            event=notification.event, action_type=notification.action_type, payload=payload, final=final
+        )
+        if visibility and not pending.visibility:
+            Stream.objects.filter(pk=notification.stream_id).update(visibility_seq=notification.seq)
+            pending.visibility = True
+    pending.changes.add(recheck)
+    pending.action = action
     return notification
 
 
@@ -141,8 +193,10 @@ class StreamHistory:
     seq: int
     recovered: bool
     notifications: list[Notification] = field(default_factory=list)
-    #: Why recovery failed: "epoch", "pruned", "ahead" or "limit"; None when recovered or no ``since``.
+    #: Why recovery failed: "epoch", "pruned", "visibility", "ahead" or "limit"; None when recovered or no ``since``.
     reason: str | None = None
+    #: The seq of the stream's latest visibility change (0: none): no replay starts before it.
+    visibility_seq: int = 0
 
 
 def stream_head(stream: StreamRef) -> Stream | None:
@@ -170,7 +224,12 @@ def stream_read(
     # Pruned or reset again and again while we read: refuse rather than replay a hole.
     head = stream_head(stream)
     return StreamHistory(
-        stream, head.epoch if head else None, head.seq if head else 0, recovered=False, reason="pruned"
+        stream,
+        head.epoch if head else None,
+        head.seq if head else 0,
+        recovered=False,
+        reason="pruned",
+        visibility_seq=head.visibility_seq if head else 0,
     )
 
 
@@ -182,9 +241,10 @@ def _stream_read_once(
     seq = head.seq if head else 0
     current_epoch = head.epoch if head else None
     pruned_through = head.pruned_through if head else 0
+    visibility_seq = head.visibility_seq if head else 0
 
     def refuse(reason: str | None) -> StreamHistory:
-        return StreamHistory(stream, current_epoch, seq, recovered=False, reason=reason)
+        return StreamHistory(stream, current_epoch, seq, recovered=False, reason=reason, visibility_seq=visibility_seq)
 
     if since is None:
         return refuse(None)
@@ -196,6 +256,9 @@ def _stream_read_once(
         return refuse("ahead")
     if since < pruned_through:
         return refuse("pruned")
+    if since < visibility_seq - 1:
+        # The requester may not have been able to see the object before its latest visibility change.
+        return refuse("visibility")
     if seq - since > limit and not allow_partial:
         return refuse("limit")
     rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
@@ -206,7 +269,14 @@ def _stream_read_once(
         return None
     for row in rows:
         row.stream = head
-    return StreamHistory(stream, current_epoch, seq, recovered=True, notifications=rows)
+    return StreamHistory(stream, current_epoch, seq, recovered=True, notifications=rows, visibility_seq=visibility_seq)
+
+
+def replay_floor(head: Stream | None) -> int:
+    """The lowest ``since`` a replay of ``head``'s stream may start from (retention and visibility)."""
+    if head is None:
+        return 0
+    return max(head.pruned_through, head.visibility_seq - 1)
 
 
 def _unbroken(rows: list[Notification], *, since: int, at_least: int) -> bool:

@@ -4,7 +4,8 @@ A ``Stream`` is one ordered history: one per live object (``foo.<hashid>``)
 and one inbox per user (``user.<hashid>``). Its row is the counter that
 ``notification_append`` locks, so ``Notification.seq`` is dense and in commit
 order within a stream. ``epoch`` changes when the history is reset;
-``pruned_through`` is the highest seq that retention has deleted.
+``pruned_through`` is the highest seq that retention has deleted;
+``visibility_seq`` the latest event that changed who may see the stream.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Stream(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     pruned_through = models.PositiveBigIntegerField(
         default=0, help_text="Every notification with seq at or below this has been deleted."
+    )
+    visibility_seq = models.PositiveBigIntegerField(
+        default=0, help_text="The seq of the latest event that changed who may see the stream; no replay crosses it."
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -40,10 +40,14 @@ RATE_LIMITED: Final = "rate_limited"
 TOO_MANY_SUBSCRIPTIONS: Final = "too_many_subscriptions"
 SERVER_ERROR: Final = "server_error"
 
-# WebSocket close codes.
-CLOSE_MESSAGE_TOO_BIG: Final = 1009
-CLOSE_NOT_AUTHENTICATED: Final = 4401
-CLOSE_FORBIDDEN: Final = 4403
+# WebSocket close codes (a server may send only 1000 and 3000-4999; the 4xxx ones borrow HTTP's meanings).
+CLOSE_NOT_AUTHENTICATED: Final = 4401  # no authenticated user (and anonymous sockets are not allowed)
+CLOSE_FORBIDDEN: Final = 4403  # access revoked while connected (deactivated, logged out, token deleted)
+CLOSE_TOO_SLOW: Final = 4408  # the client did not read: its send buffer stayed over REALTIME["SEND_BUFFER_BYTES"]
+CLOSE_MESSAGE_TOO_BIG: Final = 4413  # a frame larger than REALTIME["MAX_FRAME_BYTES"]
+CLOSE_TOO_MANY_SOCKETS: Final = 4429  # the user has REALTIME["MAX_SOCKETS_PER_USER"] sockets open on this process
+CLOSE_SERVER_ERROR: Final = 4500  # a bug on the server (logged); reconnect
+CLOSE_TRY_AGAIN: Final = 4503  # the server cannot serve sockets right now (channel layer down); reconnect soon
 
 # Redux action verbs.
 CREATE: Final = "CREATE"

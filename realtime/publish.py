@@ -29,7 +29,7 @@ from django.db import transaction
 
 from realtime import metrics, protocol
 from realtime.frames import event_frame
-from realtime.streams import group_name, user_group
+from realtime.streams import user_group
 
 if TYPE_CHECKING:
     from realtime.models import Notification
@@ -41,8 +41,13 @@ EVENT_MESSAGE = "realtime.event"
 RECHECK_MESSAGE = "realtime.recheck"
 
 
-def event_message(notification: Notification, *, recheck: Any = None) -> dict[str, Any]:
-    """The channel-layer message for one event, carrying its pre-encoded frame."""
+def event_message(notification: Notification, *, recheck: Any = None, visibility: bool = False) -> dict[str, Any]:
+    """The channel-layer message for one event, carrying its pre-encoded frame.
+
+    ``recheck`` names the users (pks as strings, or ``"*"``) whose access the
+    event's transaction may have revoked; ``visibility`` says the event
+    changed who may see the stream (``realtime.pending``).
+    """
     return {
         "type": EVENT_MESSAGE,
         "stream": notification.stream.name,
@@ -50,17 +55,13 @@ def event_message(notification: Notification, *, recheck: Any = None) -> dict[st
         "text": protocol.encode(event_frame(notification)),
         "final": notification.final,
         "recheck": recheck,
+        "visibility": visibility,
     }
 
 
-def publish_on_commit(notification: Notification, *, recheck: Any = None) -> None:
-    message = event_message(notification, recheck=recheck)
-    transaction.on_commit(partial(group_send, group_name(message["stream"]), message), robust=True)
-
-
-def recheck_user_on_commit(user_pk: int) -> None:
+def recheck_user_on_commit(user_pk: Any) -> None:
     """After commit, make every socket of a user re-check its subscriptions (and itself)."""
-    message = {"type": RECHECK_MESSAGE, "user": user_pk}
+    message = {"type": RECHECK_MESSAGE, "user": str(user_pk)}
     transaction.on_commit(partial(group_send, user_group(user_pk), message), robust=True)
 
 

@@ -6,19 +6,22 @@ one first re-reads the socket's user from the credential it connected with
 permission check never uses a stale user, and decides everything that must
 be decided together with the read it depends on:
 
-* ``subscription_open``: the full subscribe validation, including the
-  permission check, *after* the consumer joined the stream's group, then the
-  log read, then (if anything is to be replayed) the check again. A change
-  that revokes access and commits before the last check is seen by it; one
-  that commits after the join also reaches the group with its recheck,
-  which the consumer runs even for an event it already replayed.
+* ``subscription_open``: the subscribe validation *after* the consumer
+  joined the stream's group, the permission check (when there is history to
+  read), the log read, then the check again. A change that revokes access
+  and commits before the last check is seen by it; one that commits after
+  it is newer than the head read, so it reaches the group with its recheck
+  (which the consumer runs even for an event it already replayed), or shows
+  up as a gap, which is filled only after another check.
 * ``subscription_catch_up``: the events a subscription fell behind on, if
   the user may still read the stream. Never a partial replay: when the
   retained history no longer covers the gap, only the newest event is sent,
-  which shows the client its gap (it then resubscribes and reloads). A
+  which shows the client its gap (it then resubscribes and reloads). Nor
+  one across a visibility change the socket has not been checked after: the
+  events before it are skipped, the client sees the gap and reloads. A
   deleted object's final event is still sent (its payload is only the id).
 * ``subscriptions_check``: which of a socket's streams the user may still
-  read.
+  read, with each stream's latest visibility change.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from rest_framework.exceptions import NotAuthenticated, NotFound
 from realtime import protocol
 from realtime.access import stream_authorize
 from realtime.auth import scope_user
-from realtime.log import StreamHistory, stream_range, stream_read
-from realtime.models import Notification
+from realtime.log import StreamHistory, stream_head, stream_range, stream_read
+from realtime.models import Notification, Stream
 from realtime.streams import StreamRef
 
 User = AbstractBaseUser | AnonymousUser
@@ -54,6 +57,19 @@ class CatchUp:
     notifications: list[Notification]
     #: Why the subscription ends after them (``deleted`` / ``revoked``), or ``None``.
     end: str | None
+    #: Events up to this seq are skipped, not sent (they predate a visibility change).
+    skip_through: int = 0
+    #: The stream's latest visibility change, which the socket's check now covers.
+    visibility_seq: int = 0
+
+
+@dataclass
+class Checked:
+    user: User
+    #: Per stream: whether the user may still read it.
+    allowed: list[bool]
+    #: Per stream: the seq of its latest visibility change (0: none).
+    visibility: list[int]
 
 
 def _may_read(user: User, stream: StreamRef) -> bool:
@@ -72,28 +88,47 @@ def subscription_open(
     serializer = serializer_class(data=message, context={"user": user})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    history = stream_read(stream=data["stream"], since=data.get("since"), epoch=data.get("epoch"), limit=limit)
-    if history.notifications:
-        # Check again after the read: an event that revoked this user and committed between the
-        # validation's check and the read is in ``history`` and must not be replayed to them.
+    if data.get("since") is not None:
+        # Before reading history: no log reads for streams the user may not see.
         stream_authorize(user=user, stream=data["stream"])
+    history = stream_read(stream=data["stream"], since=data.get("since"), epoch=data.get("epoch"), limit=limit)
+    # Check (again) after the read: an event that revoked this user and committed before the read is
+    # in ``history`` (or below the head the subscription starts from) and must not reach them.
+    stream_authorize(user=user, stream=data["stream"])
     return Opened(user=user, data=data, history=history)
 
 
-def subscription_catch_up(*, scope: dict[str, Any], stream: StreamRef, after: int, through: int) -> CatchUp:
-    """The logged events with ``after < seq <= through`` that the socket's user may still receive."""
+def subscription_catch_up(
+    *, scope: dict[str, Any], stream: StreamRef, after: int, through: int, checked_visibility: int
+) -> CatchUp:
+    """The logged events with ``after < seq <= through`` that the socket's user may still receive.
+
+    ``checked_visibility`` is the latest visibility change the socket's last
+    permission check came after. If the stream's visibility changed since,
+    the user may not have been able to see the object before the change:
+    only the events from the change on are sent.
+    """
     user = scope_user(scope)
+    head = stream_head(stream)
     rows = stream_range(stream=stream, after=after, through=through)
     if not _may_read(user, stream):
         if rows and rows[-1].final:
             return CatchUp(user, rows[-1:], protocol.REASON_DELETED)
         return CatchUp(user, [], protocol.REASON_REVOKED)
-    if rows and [row.seq for row in rows] != list(range(after + 1, rows[-1].seq + 1)):
+    visibility_seq = head.visibility_seq if head else 0
+    skip_through = after
+    if visibility_seq > checked_visibility:
+        skip_through = max(after, visibility_seq - 1)
+        rows = [row for row in rows if row.seq > skip_through]
+    if rows and [row.seq for row in rows] != list(range(skip_through + 1, rows[-1].seq + 1)):
         rows = rows[-1:]
-    return CatchUp(user, rows, protocol.REASON_DELETED if rows and rows[-1].final else None)
+    end = protocol.REASON_DELETED if rows and rows[-1].final else None
+    return CatchUp(user, rows, end, skip_through=skip_through, visibility_seq=visibility_seq)
 
 
-def subscriptions_check(*, scope: dict[str, Any], streams: list[StreamRef]) -> tuple[User, list[bool]]:
-    """The socket's current user, and whether it may still read each of ``streams``."""
+def subscriptions_check(*, scope: dict[str, Any], streams: list[StreamRef]) -> Checked:
+    """The socket's current user, whether it may still read each of ``streams``, and their visibility changes."""
     user = scope_user(scope)
-    return user, [_may_read(user, stream) for stream in streams]
+    allowed = [_may_read(user, stream) for stream in streams]
+    heads = dict(Stream.objects.filter(name__in=[s.name for s in streams]).values_list("name", "visibility_seq"))
+    return Checked(user, allowed, [heads.get(stream.name, 0) for stream in streams])

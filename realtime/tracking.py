@@ -2,8 +2,11 @@
 
 For each registered live model, a create, a save that changes a tracked
 field (django-model-utils ``FieldTracker``), a delete, and a change to a
-declared many-to-many field each append one event in the same transaction as
-the change. ``TrackedModel`` makes ``save()`` and ``delete()`` atomic so that
+declared many-to-many field are logged in the same transaction as the
+change, as one event per object per transaction: a second change of the
+same object in that transaction (a PATCH that saves the row, then its
+members) revises the first event to the final state instead of adding
+intermediate ones. ``TrackedModel`` makes ``save()`` and ``delete()`` atomic so that
 holds for changes made anywhere: REST, admin, shell, tasks. Bulk
 ``QuerySet.update()`` bypasses model signals and is therefore not tracked.
 
@@ -22,7 +25,8 @@ from django.db import models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
 from realtime.ids import encode_id
-from realtime.log import notification_append
+from realtime.log import notification_append, notification_revise
+from realtime.pending import EVERYONE, pending_revisable
 from realtime.publish import recheck_user_on_commit
 
 if TYPE_CHECKING:
@@ -48,21 +52,64 @@ class TrackedModel(models.Model):
             return super().delete(*args, **kwargs)
 
 
-def append_object_event(
-    live: LiveModel, instance: models.Model, action: str, *, recheck: list[int] | str | None = None
-) -> None:
-    from realtime.registry import DELETED
+#: How a tracked change folds into an event of the same object appended earlier in the transaction.
+_FOLD = {
+    ("created", "changed"): "created",
+    ("created", "deleted"): "deleted",
+    ("changed", "changed"): "changed",
+    ("changed", "deleted"): "deleted",
+}
 
-    deleted = action == DELETED
-    notification = notification_append(
-        stream=live.get_stream(instance.pk),
-        event=live.get_event(action),
-        payload={"id": encode_id(instance.pk)} if deleted else live.get_payload(instance),
-        object_type=live.get_object_type(),
-        object_id=instance.pk,
-        final=deleted,
-        recheck=recheck,
-    )
+
+def object_event_record(
+    live: LiveModel,
+    instance: models.Model,
+    action: str,
+    *,
+    recheck: list[Any] | str | None = None,
+    visibility: bool = False,
+) -> None:
+    """Log a change of ``instance`` in the current transaction: one event per object per transaction.
+
+    The first change appends an event; each later one in the same
+    transaction revises it to the latest state (a create followed by
+    changes stays a create; a delete ends it). ``recheck`` names users whose
+    access the change may have revoked, ``visibility`` says it changed who
+    may see the object (``realtime.log.notification_append``). A create is
+    never a visibility change: there was no earlier state to see.
+    """
+    from realtime.registry import CREATED, DELETED
+
+    stream = live.get_stream(instance.pk)
+    pending = pending_revisable(stream.name)
+    folded = _FOLD.get((pending.action, action)) if pending is not None else None
+    final_action = folded or action
+    deleted = final_action == DELETED
+    event = live.get_event(final_action)
+    payload = {"id": encode_id(instance.pk)} if deleted else live.get_payload(instance)
+    visibility = visibility and final_action != CREATED
+    if folded is not None:
+        notification = notification_revise(
+            pending=pending,
+            event=event,
+            payload=payload,
+            final=deleted,
+            recheck=recheck,
+            visibility=visibility,
+            action=final_action,
+        )
+    else:
+        notification = notification_append(
+            stream=stream,
+            event=event,
+            payload=payload,
+            object_type=live.get_object_type(),
+            object_id=instance.pk,
+            final=deleted,
+            recheck=recheck,
+            visibility=visibility,
+            action=final_action,
+        )
     # The REST response of this write reports the position of the event it appended (StreamPositionField).
     instance.realtime_seq, instance.realtime_epoch = notification.seq, notification.stream.epoch
 
@@ -79,14 +126,15 @@ def connect_live_model(live: LiveModel) -> None:
         if raw:
             return
         if created:
-            append_object_event(live, instance, CREATED)
+            object_event_record(live, instance, CREATED)
             return
         changed = set(getattr(instance, live.tracker_attr).changed())
         if changed:
-            append_object_event(live, instance, CHANGED, recheck="*" if changed & visibility else None)
+            affects = bool(changed & visibility)
+            object_event_record(live, instance, CHANGED, recheck=EVERYONE if affects else None, visibility=affects)
 
     def on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-        append_object_event(live, instance, DELETED)
+        object_event_record(live, instance, DELETED)
 
     post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"{uid}:save")
     post_delete.connect(on_delete, sender=model, weak=False, dispatch_uid=f"{uid}:delete")
@@ -127,10 +175,10 @@ def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> 
             # instance is on the other side (e.g. a user); every affected live object changed.
             for obj in live.model._default_manager.filter(pk__in=affected):
                 recheck = [instance.pk] if removed and affects_visibility else None
-                append_object_event(live, obj, CHANGED, recheck=recheck)
+                object_event_record(live, obj, CHANGED, recheck=recheck, visibility=affects_visibility)
         else:
             recheck = sorted(affected) if removed and affects_visibility else None
-            append_object_event(live, instance, CHANGED, recheck=recheck)
+            object_event_record(live, instance, CHANGED, recheck=recheck, visibility=affects_visibility)
 
     m2m_changed.connect(on_m2m, sender=through, weak=False, dispatch_uid=f"realtime:{through._meta.label}")
 

@@ -90,18 +90,18 @@ def test_patch_that_changes_nothing_keeps_the_seq(client_for, alice, foo):
     assert Notification.objects.filter(stream__name=body["stream"]["name"]).count() == 2
 
 
-def test_put_appending_several_events_answers_with_the_last(client_for, alice, foo):
-    """A PUT changing a field and the members appends two events; the response is at the second."""
+def test_put_changing_fields_and_members_answers_with_its_one_event(client_for, alice, foo):
+    """A PUT changing a field and the members appends one event with the final state; the response is at it."""
     response = client_for(alice).put(detail(foo), {"name": "put", "bar": "", "members": []}, format="json")
     body = response.json()
     position_ = body.pop("stream")
-    assert position_["seq"] == 4 == position(foo)["seq"]
-    assert body == logged_state(foo, 4)
+    assert position_["seq"] == 3 == position(foo)["seq"]
+    assert body == logged_state(foo, 3)
 
 
-@pytest.mark.parametrize(("members", "seq"), [([], 1), (["bob"], 2)])
+@pytest.mark.parametrize(("members", "seq"), [([], 1), (["bob"], 1)])
 def test_create_response_carries_the_new_streams_position(client_for, alice, bob, members, seq):
-    """POST answers with the new stream's position: created (1), plus the members change (2)."""
+    """POST answers with the new stream's position: one created event, members included (1)."""
     response = client_for(alice).post("/api/foo/", {"name": "new", "members": members}, format="json")
     assert response.status_code == 201
     body = response.json()

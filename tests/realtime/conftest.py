@@ -29,7 +29,7 @@ async def connect() -> AsyncIterator[Connect]:
     async def _connect(
         user: Any = None, *, origin: bytes = b"http://localhost", query: str = "", expect: bool = True
     ) -> WebsocketCommunicator:
-        headers = [(b"origin", origin)] if origin else []
+        headers = [(b"host", b"localhost"), *([(b"origin", origin)] if origin else [])]
         if user is not None:
             token, _ = await sync_to_async(Token.objects.get_or_create)(user=user)
             headers.append((b"authorization", f"Token {token.key}".encode()))

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def open_socket(*headers: tuple[bytes, bytes], query: str = "") -> WebsocketCommunicator:
     ws = WebsocketCommunicator(
-        application, f"/ws/notifications/{query}", headers=[(b"origin", b"http://localhost"), *headers]
+        application,
+        f"/ws/notifications/{query}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), *headers],
     )
     connected, _ = await ws.connect()
     assert connected

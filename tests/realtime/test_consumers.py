@@ -189,7 +189,9 @@ async def test_invalid_token_is_anonymous(connect, foo):
     from project.asgi import application
 
     ws = WebsocketCommunicator(
-        application, "/ws/notifications/", headers=[(b"origin", b"http://localhost"), (b"authorization", b"Token bad")]
+        application,
+        "/ws/notifications/",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"authorization", b"Token bad")],
     )
     assert (await ws.connect())[0]
     assert (await ws.receive_output())["code"] == protocol.CLOSE_NOT_AUTHENTICATED

@@ -130,9 +130,9 @@ def test_send_goes_through_the_same_publish_path(notes, bob, monkeypatch):
     """Every sent notification is published after commit like a tracked change, one message per stream."""
     registry_, posted = notes
     scheduled = []
-    real = log.publish_on_commit
+    real = log.pending_register
     monkeypatch.setattr(
-        log, "publish_on_commit", lambda n, **kw: (scheduled.append((n.stream.name, n.seq)), real(n, **kw))
+        log, "pending_register", lambda n, **kw: (scheduled.append((n.stream.name, n.seq)), real(n, **kw))[1]
     )
     registry_.send(posted, users=[bob], title="Hello")
     assert scheduled == [(inbox_stream(bob.pk).name, 1)]

@@ -74,12 +74,12 @@ def test_no_channel_layer_configured_keeps_writes_working(client_for, alice, foo
 
 
 def test_publish_happens_only_after_commit(alice, foo, monkeypatch):
-    """Inside the transaction nothing is sent; on commit, one message per event, to the stream's group."""
+    """Nothing is sent inside the transaction; on commit one message, for its one event, with the final state."""
     sent = []
     real = publish.group_send
 
     def spy(group: str, message: dict) -> bool:
-        sent.append((group, message["seq"]))
+        sent.append((group, message["seq"], json.loads(message["text"])["payload"]["name"]))
         return real(group, message)
 
     monkeypatch.setattr(publish, "group_send", spy)
@@ -90,7 +90,7 @@ def test_publish_happens_only_after_commit(alice, foo, monkeypatch):
         foo.name = "two"
         foo.save()
         assert sent == []
-    assert sent == [(group, 3), (group, 4)]
+    assert sent == [(group, 3, "two")]
 
 
 async def test_published_message_carries_the_pre_encoded_frame(alice, foo):

@@ -43,7 +43,7 @@ def test_paging_with_next_until_caught_up(client_for, alice, foo):
     rename(foo, 23)  # the fixture's two events + 23 = 25
     client = client_for(alice)
     stream = Stream.objects.get(name=stream_of(foo))
-    url = f"{LOG}?stream={stream.name}&since=0&limit=10"
+    url = f"{LOG}?stream={stream.name}&since=1&limit=10"  # seq 2 shared the Foo: no replay reaches before it
     pages = []
     while url:
         response = client.get(url)
@@ -52,16 +52,16 @@ def test_paging_with_next_until_caught_up(client_for, alice, foo):
         pages.append(seqs(body))
         assert (body["stream"], body["epoch"], body["seq"], body["recovered"]) == (stream.name, stream.epoch, 25, True)
         url = body["next"]
-    assert pages == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
+    assert pages == [list(range(2, 12)), list(range(12, 22)), list(range(22, 26))]
 
 
 def test_next_carries_the_epoch_and_limit(client_for, alice, foo):
     """The ``next`` link keeps the page size and pins the epoch it started from."""
     rename(foo, 3)
     stream = Stream.objects.get(name=stream_of(foo))
-    body = client_for(alice).get(LOG, {"stream": stream.name, "since": 0, "limit": 2}).json()
+    body = client_for(alice).get(LOG, {"stream": stream.name, "since": 1, "limit": 2}).json()
     assert body["next"] == (
-        f"http://testserver/api/notifications/?stream={stream.name}&since=2&epoch={stream.epoch}&limit=2"
+        f"http://testserver/api/notifications/?stream={stream.name}&since=3&epoch={stream.epoch}&limit=2"
     )
 
 
@@ -69,7 +69,7 @@ def test_reset_between_pages_is_refused(client_for, alice, foo):
     """Following ``next`` after the stream was reset gets 410, not events of the new epoch."""
     rename(foo, 3)
     client = client_for(alice)
-    first = client.get(LOG, {"stream": stream_of(foo), "since": 0, "limit": 2}).json()
+    first = client.get(LOG, {"stream": stream_of(foo), "since": 1, "limit": 2}).json()
     stream_reset(stream=registry.stream_for(foo))
     rename(foo, 1, prefix="new")
     response = client.get(first["next"])
@@ -130,8 +130,8 @@ def test_limit_is_capped_by_the_max_page_size(client_for, alice, foo, settings):
     """``limit`` above ``REST_MAX_PAGE_SIZE`` is cut to it."""
     settings.REALTIME = {"REST_MAX_PAGE_SIZE": 3}
     rename(foo, 5)
-    body = client_for(alice).get(LOG, {"stream": stream_of(foo), "since": 0, "limit": 100}).json()
-    assert seqs(body) == [1, 2, 3]
+    body = client_for(alice).get(LOG, {"stream": stream_of(foo), "since": 1, "limit": 100}).json()
+    assert seqs(body) == [2, 3, 4]
     assert body["next"] is not None
 
 
@@ -139,7 +139,7 @@ def test_default_page_size(client_for, alice, foo, settings):
     """Without ``limit`` a page holds ``REST_PAGE_SIZE`` events."""
     settings.REALTIME = {"REST_PAGE_SIZE": 4}
     rename(foo, 5)
-    assert seqs(client_for(alice).get(LOG, {"stream": stream_of(foo), "since": 0}).json()) == [1, 2, 3, 4]
+    assert seqs(client_for(alice).get(LOG, {"stream": stream_of(foo), "since": 1}).json()) == [2, 3, 4, 5]
 
 
 def test_a_page_costs_a_fixed_number_of_queries(client_for, alice, foo, django_assert_max_num_queries):
@@ -147,7 +147,7 @@ def test_a_page_costs_a_fixed_number_of_queries(client_for, alice, foo, django_a
     rename(foo, 100)
     client = client_for(alice)
     with django_assert_max_num_queries(8):
-        response = client.get(LOG, {"stream": stream_of(foo), "since": 0, "limit": 100})
+        response = client.get(LOG, {"stream": stream_of(foo), "since": 1, "limit": 100})
     assert len(response.json()["results"]) == 100
 
 
@@ -174,8 +174,8 @@ def test_inbox_of_a_user_without_notifications_is_empty(client_for, carol):
 
 
 def test_member_reads_the_log_like_the_owner(client_for, bob, foo):
-    """Whoever may see the object over REST may read its log."""
-    assert seqs(client_for(bob).get(LOG, {"stream": stream_of(foo), "since": 0}).json()) == [1, 2]
+    """Whoever may see the object over REST may read its log (from the change that shared it with them)."""
+    assert seqs(client_for(bob).get(LOG, {"stream": stream_of(foo), "since": 1}).json()) == [2]
 
 
 @pytest.mark.parametrize("whose", ["foo", "inbox"])
