@@ -15,7 +15,7 @@ from realtime import metrics
 from realtime.conf import realtime_settings
 from realtime.frames import event_frame, notification_payload
 from realtime.inbox import inbox_mark_all_read, inbox_mark_read, inbox_unread_count
-from realtime.log import stream_head, stream_read
+from realtime.log import replay_floor, stream_head, stream_read
 from realtime.models import Notification
 from realtime.serializers import LogQuerySerializer
 from realtime.streams import inbox_stream
@@ -75,7 +75,7 @@ class NotificationLogView(APIView):
         since = params.get("since")
         if since is None:
             head = stream_head(stream)
-            since = max(head.seq - limit, head.pruned_through) if head else 0
+            since = max(head.seq - limit, replay_floor(head)) if head else 0
             epoch = head.epoch if head else None
         else:
             epoch = params.get("epoch")

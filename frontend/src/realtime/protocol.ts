@@ -33,10 +33,14 @@ export const RATE_LIMITED = "rate_limited";
 export const TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions";
 export const SERVER_ERROR = "server_error";
 
-// WebSocket close codes.
-export const CLOSE_MESSAGE_TOO_BIG = 1009;
+// WebSocket close codes (docs/protocol.md, "Close codes").
 export const CLOSE_NOT_AUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_TOO_SLOW = 4408;
+export const CLOSE_MESSAGE_TOO_BIG = 4413;
+export const CLOSE_TOO_MANY_SOCKETS = 4429;
+export const CLOSE_SERVER_ERROR = 4500;
+export const CLOSE_TRY_AGAIN = 4503;
 
 // Redux action verbs.
 export const CREATE = "CREATE";
