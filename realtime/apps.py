@@ -1,4 +1,4 @@
-"""App configuration for ``realtime``: validates settings and connects user rechecks at start-up."""
+"""App configuration for ``realtime``: validates settings, registers system checks, connects user rechecks."""
 
 from django.apps import AppConfig
 
@@ -9,6 +9,7 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from realtime import checks  # noqa: F401  (registers the system checks)
         from realtime.conf import realtime_settings
         from realtime.tracking import connect_user_rechecks
 

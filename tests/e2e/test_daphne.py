@@ -84,6 +84,37 @@ async def test_cross_origin_handshake_is_refused_by_daphne(daphne, token_for, al
     assert refused.value.response.status_code == 403
 
 
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:{other}", "https://127.0.0.1", "https://127.0.0.1:{port}"])
+async def test_same_host_on_another_port_or_scheme_is_refused_with_a_session(daphne, alice, origin):
+    """A page on the same host but another port or scheme cannot open a socket with the user's session cookie."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def session_key() -> str:
+        session = SessionStore()
+        session.update(
+            {
+                SESSION_KEY: str(alice.pk),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: alice.get_session_auth_hash(),
+            }
+        )
+        session.create()
+        return session.session_key
+
+    server = await sync_to_async(daphne)()
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={await sync_to_async(session_key)()}"}
+    async with connect(server.ws_url, origin=server.url, additional_headers=cookie) as ws:  # the site itself
+        await ws.send(json.dumps({"action": "ping", "request_id": "p"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong", "request_id": "p"}
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await connect(
+            server.ws_url, origin=origin.format(other=server.port + 1, port=server.port), additional_headers=cookie
+        )
+    assert refused.value.response.status_code == 403
+
+
 async def test_anonymous_socket_is_closed_with_4401(daphne):
     """A real client without credentials sees close code 4401."""
     server = await sync_to_async(daphne)()
