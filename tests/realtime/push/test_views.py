@@ -52,12 +52,19 @@ def test_register_a_browser_then_register_it_again(client_for, alice, webpush_on
     assert (device.active, device.deactivated_reason, device.name) == (True, "", "Firefox (new)")
 
 
-def test_a_subscription_moves_to_the_user_who_registers_it(client_for, alice, bob, webpush_on):
-    """The same browser subscription registered by another user now belongs to that user only."""
+def test_registering_another_users_subscription_never_touches_their_device(client_for, alice, bob, webpush_on):
+    """bob registering alice's subscription gets a device of his own; alice's row is left exactly as it was."""
     body = webpush_body()
-    client_for(alice).post("/api/devices/", body, format="json")
-    assert client_for(bob).post("/api/devices/", body, format="json").status_code == 201
-    assert list(Device.objects.values_list("user__username", flat=True)) == ["bob"]
+    assert client_for(alice).post("/api/devices/", body, format="json").status_code == 201
+    alices = Device.objects.filter(user=alice).values().get()
+    taken = client_for(bob).post("/api/devices/", body, format="json")
+    unused = client_for(bob).post("/api/devices/", webpush_body("https://push.example.net/send/other"), format="json")
+    assert taken.status_code == unused.status_code == 201, "the same answer as for an address nobody holds"
+    assert {k: v for k, v in taken.json().items() if k not in ("id", "target", "created_at")} == {
+        k: v for k, v in unused.json().items() if k not in ("id", "target", "created_at")
+    }
+    assert Device.objects.filter(user=alice).values().get() == alices
+    assert Device.objects.filter(user=bob, address=body["subscription"]["endpoint"]).exists()
 
 
 def test_apns_tokens_register(client_for, alice, apns_on):
