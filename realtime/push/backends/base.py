@@ -154,7 +154,7 @@ class PushBackend:
         """
         if self.is_configured() and (missing := missing_modules(self.dependencies)):
             raise ImproperlyConfigured(
-                f"The {self.kind} push backend needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}."
+                f"The {self.kind} push backend needs {', '.join(missing)} (not installed): {INSTALL_HINT}."
             )
         if self.checks_addresses:
             allowed_networks()

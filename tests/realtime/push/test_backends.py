@@ -79,7 +79,7 @@ def test_a_missing_optional_package_is_a_start_up_error_naming_the_extra():
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured"), result.stderr
-    assert "webhook push backend needs httpx, h2" in last
+    assert "webhook push backend needs httpx, h2 (not installed)" in last
     assert INSTALL_HINT in last
 
 
