@@ -1,4 +1,4 @@
-"""The backends package: imports no optional package, names ``pip install realtime[push]`` when one is missing.
+"""The backends package: the ``send`` template, no optional package imported, a clear error when one is missing.
 
 Both run in a fresh interpreter where the optional packages of push
 delivery cannot be imported (a meta path finder refuses them), as on a
@@ -12,8 +12,13 @@ import subprocess
 import sys
 import textwrap
 
-from realtime.push.backends import PushBackend, get_backends
+import pytest
+
+from realtime.push.backends import PushBackend, PushRequest, get_backends
 from realtime.push.backends.base import INSTALL_HINT, missing_modules
+from realtime.push.models import Delivery, Device
+from tests.realtime.push.helpers import push, run_worker
+from tests.realtime.push.servers import Reply
 from tests.servers import ROOT
 
 OPTIONAL = ("httpx", "httpcore", "h2", "pywebpush", "py_vapid", "http_ece", "jwt")
@@ -89,3 +94,25 @@ def test_every_backend_declares_what_it_imports():
         assert missing_modules(backend.dependencies) == [], backend.kind
         assert isinstance(backend, PushBackend)
     assert missing_modules(("no_such_module_for_push",)) == ["no_such_module_for_push"]
+
+
+@pytest.mark.django_db
+def test_a_backend_is_its_request_and_how_its_answers_read(alice, make_device, receiver, push_settings):
+    """A subclass writes only ``get_request`` and class attributes; the base ``send`` posts and classifies."""
+
+    class Teapot(PushBackend):
+        kind = "webhook"
+        checks_addresses = True
+        gone_statuses = frozenset({418})
+
+        async def get_request(self, *, delivery: Delivery, message: dict) -> PushRequest:
+            return PushRequest(f"{receiver.url}/teapot", b"{}", {"X-Device": delivery.device.name})
+
+    make_device(alice, Device.Kind.WEBHOOK, "not used", name="kettle")
+    receiver.replies.append(Reply(418, b"I'm a teapot"))
+    push(alice)
+    assert run_worker(backends={"webhook": Teapot()})["dropped"] == 1
+    [request] = receiver.received
+    assert (request.path, request.headers["x-device"]) == ("/teapot", "kettle")
+    device = Device.objects.get()
+    assert (device.active, device.deactivated_reason) == (False, "HTTP 418: I'm a teapot")
