@@ -144,7 +144,13 @@ def run(*, workers: int, deliveries: int, devices: int, batch_size: int, databas
         Device(user=user, kind="webhook", address=f"http://127.0.0.1:{port}/hook/{n}", secret=SECRET)
         for n in range(devices)
     )
-    env = {**os.environ, "DATABASE_URL": database_url, "REALTIME_PUSH_IDLE_SECONDS": "0.05", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REALTIME_PUSH_IDLE_SECONDS": "0.05",
+        "REALTIME_PUSH_ALLOWED_INTERNAL_NETWORKS": "127.0.0.1/32",  # the receiver is on loopback, refused otherwise
+        "LOG_LEVEL": "WARNING",
+    }
     procs = start_workers(workers, env=env, batch_size=batch_size)
     try:
         with transaction.atomic():

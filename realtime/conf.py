@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_TIMEOUT": 10.0,
     "PUSH_TTL": 24 * 3600,
     "PUSH_REQUIRE_HTTPS": True,
+    # CIDRs that webhook URLs and Web Push endpoints may reach although they are not public (docs/push.md)
+    "PUSH_ALLOWED_INTERNAL_NETWORKS": "",
     "PUSH_WEBPUSH_HOSTS": (
         "fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,notify.windows.com,push.apple.com"
     ),

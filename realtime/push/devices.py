@@ -1,10 +1,13 @@
 """Registering push targets: one device per (user, kind, address), re-registration updates it.
 
-A push token or Web Push subscription identifies one app install or
-browser profile, so registering it moves it to the registering user: the
-same address held by another user is removed (a shared computer where a
-second person logs in must not keep receiving the first person's pushes).
-Webhook URLs are per user: several services may use the same URL.
+A registration only ever creates or updates the registering user's own
+row: another user's device with the same address is never read, changed
+or deleted, and the answer is the same whether or not one exists (no way
+to learn that someone else registered an address, and no way to knock a
+victim's device off by registering its token). Each user's row is sent
+to on its own. A browser or app shared by several people must therefore
+unregister (``DELETE /api/devices/<id>``) when its user logs out, so the
+next person does not receive the previous one's pushes (docs/push.md).
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ def _register(
     *, user: AbstractBaseUser, kind: str, address: str, name: str, p256dh: str, auth: str
 ) -> tuple[Device, bool]:
     with transaction.atomic():
-        if kind != Device.Kind.WEBHOOK:
-            Device.objects.filter(kind=kind, address=address).exclude(user=user).delete()
         device = Device.objects.select_for_update().filter(user=user, kind=kind, address=address).first()
         created = device is None
         if device is None:

@@ -12,9 +12,7 @@ import base64
 import binascii
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -22,6 +20,7 @@ from rest_framework.exceptions import PermissionDenied
 from realtime.conf import realtime_settings
 from realtime.push.backends import get_backend_class
 from realtime.push.models import Device
+from realtime.push.targets import target_url_refusal
 
 APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
 FCM_TOKEN = re.compile(r"^[\w\-:.]{20,2048}$")
@@ -36,6 +35,8 @@ class SubscriptionKeysSerializer(serializers.Serializer):
     auth = serializers.CharField(max_length=100)
 
     def validate_p256dh(self, value: str) -> str:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         try:
             ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(value))
         except (ValueError, binascii.Error):
@@ -59,21 +60,15 @@ class SubscriptionSerializer(serializers.Serializer):
     keys = SubscriptionKeysSerializer()
 
 
-def _check_push_service(value: str, *, field: str) -> str:
-    """A Web Push endpoint must be on a known push service: the worker POSTs to it for any user who registers one."""
-    allowed = [host.strip().lower() for host in realtime_settings.PUSH_WEBPUSH_HOSTS.split(",") if host.strip()]
-    host = (urlsplit(value).hostname or "").lower()
-    if "*" not in allowed and not any(host == entry or host.endswith(f".{entry}") for entry in allowed):
-        raise serializers.ValidationError(
-            {field: f"{host or value!r} is not a known Web Push service (REALTIME_PUSH_WEBPUSH_HOSTS)."}
-        )
+def _check_target(value: str, *, field: str, hosts: list[str] | None = None) -> str:
+    """A URL the worker will POST to for whoever registered it: see ``realtime.push.targets``."""
+    if refusal := target_url_refusal(value, hosts=hosts):
+        raise serializers.ValidationError({field: refusal})
     return value
 
 
-def _check_url_scheme(value: str, *, field: str) -> str:
-    if realtime_settings.PUSH_REQUIRE_HTTPS and not value.lower().startswith("https://"):
-        raise serializers.ValidationError({field: "Must be an https:// URL (REALTIME_PUSH_REQUIRE_HTTPS)."})
-    return value
+def webpush_hosts() -> list[str]:
+    return [host.strip().lower() for host in realtime_settings.PUSH_WEBPUSH_HOSTS.split(",") if host.strip()]
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -118,10 +113,10 @@ class DeviceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({name: f"Not used for kind {kind!r}." for name in extra})
         value = attrs.pop(field)
         if kind == Device.Kind.WEBPUSH:
-            attrs["address"] = _check_push_service(_check_url_scheme(value["endpoint"], field=field), field=field)
+            attrs["address"] = _check_target(value["endpoint"], field=field, hosts=webpush_hosts())
             attrs["p256dh"], attrs["auth"] = value["keys"]["p256dh"], value["keys"]["auth"]
         elif kind == Device.Kind.WEBHOOK:
-            attrs["address"] = _check_url_scheme(value, field=field)
+            attrs["address"] = _check_target(value, field=field)
         elif kind == Device.Kind.APNS and not APNS_TOKEN.match(value):
             raise serializers.ValidationError({"token": "An APNs device token is 64 or more hex digits."})
         elif kind == Device.Kind.FCM and not FCM_TOKEN.match(value):

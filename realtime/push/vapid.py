@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 from functools import cache
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from py_vapid import Vapid02
 
 from realtime.conf import realtime_settings
+
+if TYPE_CHECKING:  # cryptography and py-vapid come with realtime[push]: imported where used
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from py_vapid import Vapid02
 
 
 def b64url(data: bytes) -> str:
@@ -26,11 +28,15 @@ def b64url(data: bytes) -> str:
 
 
 def public_key_b64(key: ec.EllipticCurvePublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return b64url(key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
 
 
 def vapid_keys_generate() -> tuple[str, str]:
     """A new key pair: (private key as base64url raw scalar, public key as base64url point)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     private = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
     return private, public_key_b64(key.public_key())
@@ -42,6 +48,10 @@ def vapid_signer() -> Vapid02 | None:
     value = realtime_settings.PUSH_VAPID_PRIVATE_KEY.strip()
     if not value:
         return None
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from py_vapid import Vapid02
+
     try:
         if value.startswith("-----BEGIN"):
             key = serialization.load_pem_private_key(value.encode(), password=None)

@@ -17,31 +17,35 @@ from __future__ import annotations
 import time
 import uuid
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.core.exceptions import ImproperlyConfigured
 
 from realtime import protocol
 from realtime.conf import realtime_settings
-from realtime.push.backends.base import Outcome, PushBackend
+from realtime.push.backends.base import ProviderError, PushBackend, PushRequest
 from realtime.push.credentials import credential_text
 from realtime.push.messages import message_fit
-from realtime.push.models import Delivery, Device
-from realtime.push.retry import retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
+
+    from realtime.push.models import Delivery
 
 MAX_PAYLOAD = 4096
 TOKEN_LIFETIME = 50 * 60
-GONE_REASONS = {"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"}
-TOKEN_REASONS = {"ExpiredProviderToken", "InvalidProviderToken", "MissingProviderToken"}
+GONE_REASONS = frozenset({"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"})
+TOKEN_REASONS = frozenset({"ExpiredProviderToken", "InvalidProviderToken", "MissingProviderToken"})
 
 
 class ApnsBackend(PushBackend):
-    kind = Device.Kind.APNS
+    kind = "apns"
     required_settings = ("PUSH_APNS_KEY", "PUSH_APNS_KEY_ID", "PUSH_APNS_TEAM_ID", "PUSH_APNS_TOPIC")
+    dependencies = (*PushBackend.dependencies, "jwt", "cryptography")
     http2_only = True
+    gone_statuses = frozenset({410})
+    gone_reasons = GONE_REASONS
+    renew_reasons = TOKEN_REASONS
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,6 +54,8 @@ class ApnsBackend(PushBackend):
 
     @cached_property
     def signing_key(self) -> Any:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
         pem = credential_text(setting="PUSH_APNS_KEY", value=realtime_settings.PUSH_APNS_KEY, marker="-----BEGIN")
         try:
             return load_pem_private_key(pem.encode(), password=None)
@@ -57,6 +63,7 @@ class ApnsBackend(PushBackend):
             raise ImproperlyConfigured(f"REALTIME_PUSH_APNS_KEY is not a PEM private key (.p8): {exc}") from None
 
     def check(self) -> None:
+        super().check()
         configured = [name for name in self.required_settings if getattr(realtime_settings, name)]
         if configured and len(configured) < len(self.required_settings):
             missing = sorted(set(self.required_settings) - set(configured))
@@ -67,6 +74,8 @@ class ApnsBackend(PushBackend):
             self.signing_key  # noqa: B018  (loads and validates)
 
     def provider_token(self) -> str:
+        import jwt
+
         now = time.time()
         if self._token is None or now - self._token_at > TOKEN_LIFETIME:
             claims = {"iss": realtime_settings.PUSH_APNS_TEAM_ID, "iat": int(now)}
@@ -75,7 +84,7 @@ class ApnsBackend(PushBackend):
             self._token_at = now
         return self._token
 
-    def forget_token(self) -> None:
+    def forget_credentials(self) -> None:
         self._token = None
 
     def get_payload(self, *, message: dict[str, Any]) -> bytes:
@@ -102,33 +111,14 @@ class ApnsBackend(PushBackend):
             "content-type": "application/json",
         }
 
-    async def send(self, *, delivery: Delivery, message: dict[str, Any]) -> Outcome:
-        if not self.is_configured():
-            return self.not_configured()
+    async def get_request(self, *, delivery: Delivery, message: dict[str, Any]) -> PushRequest:
         url = f"{realtime_settings.PUSH_APNS_ENDPOINT.rstrip('/')}/3/device/{delivery.device.address}"
-        response = await self.post(
-            url, content=self.get_payload(message=message), headers=self.get_headers(delivery=delivery)
-        )
-        if isinstance(response, Outcome):
-            return response
-        return self.get_outcome(response)
+        return PushRequest(url, self.get_payload(message=message), self.get_headers(delivery=delivery))
 
-    def get_outcome(self, response: httpx.Response) -> Outcome:
-        status = response.status_code
-        if status == 200:
-            return Outcome.sent(status)
+    def get_error(self, response: httpx.Response) -> ProviderError:
         try:
             reason = str(response.json().get("reason", ""))
         except (ValueError, AttributeError):
             reason = ""
-        error = f"HTTP {status} {reason or response.text[:300]}".strip()
-        if status == 410 or reason in GONE_REASONS:
-            return Outcome.gone(error, status=status)
-        if reason in TOKEN_REASONS:
-            self.forget_token()
-            return Outcome.retry(error, status=status)
-        if status == 429 or status >= 500:
-            return Outcome.retry(
-                error, status=status, retry_after=retry_after_seconds(response.headers.get("retry-after"))
-            )
-        return Outcome.rejected(error, status=status)
+        text = f"HTTP {response.status_code} {reason or response.text[:300]}".strip()
+        return ProviderError(text, frozenset({reason} - {""}))

@@ -12,31 +12,40 @@ device; 401 refreshes the token and retries; 429/5xx retry.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
 from django.core.exceptions import ImproperlyConfigured
 
 from realtime import protocol
 from realtime.conf import realtime_settings
-from realtime.push.backends.base import Outcome, PushBackend
+from realtime.push.backends.base import Outcome, ProviderError, PushBackend, PushRequest
 from realtime.push.credentials import credential_json
 from realtime.push.messages import message_fit
-from realtime.push.models import Delivery, Device
-from realtime.push.retry import retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
+
+    from realtime.push.models import Delivery
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_FRAME = 3000  # FCM caps the whole message at 4096 bytes; leave room for the notification block
-GONE_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+GONE_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
+#: Our own reason code for an INVALID_ARGUMENT that is about the registration token (the device is gone).
+TOKEN_INVALID = "TOKEN_INVALID"
 
 
 class FcmBackend(PushBackend):
-    kind = Device.Kind.FCM
+    kind = "fcm"
     required_settings = ("PUSH_FCM_CREDENTIALS",)
+    dependencies = (*PushBackend.dependencies, "jwt", "cryptography")
+    gone_statuses = frozenset()  # a bare 404 is a wrong project or URL, not a dead token: only the codes say so
+    gone_reasons = GONE_CODES | {TOKEN_INVALID}
+    rejected_reasons = frozenset({"INVALID_ARGUMENT"})
+    renew_statuses = frozenset({401})
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,6 +66,7 @@ class FcmBackend(PushBackend):
         return account
 
     def check(self) -> None:
+        super().check()
         if self.is_configured():
             self.service_account  # noqa: B018  (loads and validates)
 
@@ -74,6 +84,8 @@ class FcmBackend(PushBackend):
         return f"{realtime_settings.PUSH_FCM_ENDPOINT.rstrip('/')}/v1/projects/{self.get_project_id()}/messages:send"
 
     def get_assertion(self) -> str:
+        import jwt
+
         account = self.service_account
         now = int(time.time())
         claims = {
@@ -103,7 +115,7 @@ class FcmBackend(PushBackend):
             self._token_expires = time.monotonic() + float(grant.get("expires_in", 3600)) - 60
             return self._token
 
-    def forget_token(self) -> None:
+    def forget_credentials(self) -> None:
         self._token = None
 
     def get_message(self, *, delivery: Delivery, message: dict[str, Any]) -> dict[str, Any]:
@@ -121,41 +133,21 @@ class FcmBackend(PushBackend):
             }
         }
 
-    async def send(self, *, delivery: Delivery, message: dict[str, Any]) -> Outcome:
-        if not self.is_configured():
-            return self.not_configured()
+    async def get_request(self, *, delivery: Delivery, message: dict[str, Any]) -> PushRequest | Outcome:
         token = await self.access_token()
         if isinstance(token, Outcome):
             return token
-        response = await self.post(
-            self.get_send_url(),
-            json=self.get_message(delivery=delivery, message=message),
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        if isinstance(response, Outcome):
-            return response
-        return self.get_outcome(response)
+        body = json.dumps(self.get_message(delivery=delivery, message=message)).encode()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        return PushRequest(self.get_send_url(), body, headers)
 
-    def get_outcome(self, response: httpx.Response) -> Outcome:
-        status = response.status_code
-        if status == 200:
-            return Outcome.sent(status)
+    def get_error(self, response: httpx.Response) -> ProviderError:
         error = _fcm_error(response)
-        text = f"HTTP {status} {error['status']} {error['code']}: {error['message']}".strip()
-        if error["code"] in GONE_CODES or error["status"] in GONE_CODES:
-            return Outcome.gone(text, status=status)
-        if error["status"] == "INVALID_ARGUMENT" or error["code"] == "INVALID_ARGUMENT":
-            if error["token_invalid"]:
-                return Outcome.gone(text, status=status)
-            return Outcome.rejected(text, status=status)
-        if status == 401:
-            self.forget_token()
-            return Outcome.retry(text, status=status)
-        if status == 429 or status >= 500:
-            return Outcome.retry(
-                text, status=status, retry_after=retry_after_seconds(response.headers.get("retry-after"))
-            )
-        return Outcome.rejected(text, status=status)
+        text = f"HTTP {response.status_code} {error['status']} {error['code']}: {error['message']}".strip()
+        reasons = {error["status"], error["code"]} - {""}
+        if "INVALID_ARGUMENT" in reasons and error["token_invalid"]:
+            reasons.add(TOKEN_INVALID)
+        return ProviderError(text, frozenset(reasons))
 
 
 def _fcm_error(response: httpx.Response) -> dict[str, Any]:

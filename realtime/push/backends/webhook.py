@@ -6,30 +6,34 @@ JSON frame a WebSocket client gets. Headers: ``X-Realtime-Signature``
 (see ``realtime.push.signing``), ``X-Realtime-Delivery`` (the idempotency
 key, the same on every retry: deduplicate on it) and ``X-Realtime-Event``.
 2xx is success; 410 unregisters the webhook; anything else is retried with
-backoff (honouring ``Retry-After``) until it is a dead letter.
+backoff (honouring ``Retry-After``) until it is a dead letter. The URL is
+the registering service's choice, so the worker connects only to public
+addresses or ``PUSH_ALLOWED_INTERNAL_NETWORKS`` (``checks_addresses``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from realtime import protocol
-from realtime.push.backends.base import Outcome, PushBackend
-from realtime.push.models import Delivery, Device
-from realtime.push.retry import retry_after_seconds
+from realtime.push.backends.base import PushBackend, PushRequest, Result
 from realtime.push.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, webhook_sign
+
+if TYPE_CHECKING:
+    from realtime.push.models import Delivery
 
 
 class WebhookBackend(PushBackend):
-    kind = Device.Kind.WEBHOOK
+    kind = "webhook"
     user_agent = "realtime-push-webhook/1"
+    checks_addresses = True
+    gone_statuses = frozenset({410})
+    other_errors = Result.RETRY
 
     def get_body(self, *, message: dict[str, Any]) -> bytes:
         return protocol.encode(message).encode()
 
-    async def send(self, *, delivery: Delivery, message: dict[str, Any]) -> Outcome:
+    async def get_request(self, *, delivery: Delivery, message: dict[str, Any]) -> PushRequest:
         body = self.get_body(message=message)
         headers = {
             "Content-Type": "application/json",
@@ -38,16 +42,4 @@ class WebhookBackend(PushBackend):
             DELIVERY_HEADER: delivery.idempotency_key,
             EVENT_HEADER: delivery.notification.event,
         }
-        response = await self.post(delivery.device.address, content=body, headers=headers)
-        if isinstance(response, Outcome):
-            return response
-        return self.get_outcome(response)
-
-    def get_outcome(self, response: httpx.Response) -> Outcome:
-        status = response.status_code
-        if 200 <= status < 300:
-            return Outcome.sent(status)
-        error = f"HTTP {status}: {response.text[:500]}".strip().rstrip(":")
-        if status == 410:
-            return Outcome.gone(error, status=status)
-        return Outcome.retry(error, status=status, retry_after=retry_after_seconds(response.headers.get("retry-after")))
+        return PushRequest(delivery.device.address, body, headers)

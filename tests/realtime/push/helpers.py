@@ -19,6 +19,9 @@ from realtime.push.worker import PushWorker
 events = EventRegistry("tests")
 PUSHED = events.define("push:pushed", action_type="CREATE_NOTIFICATION")
 
+#: Where the local test receivers listen (the webhook and Web Push clients refuse non-public addresses otherwise).
+LOOPBACK = "127.0.0.0/8,::1/128"
+
 #: Retries are never due within one worker run: tests make them due explicitly (``make_due``), no sleeping.
 PUSH_SETTINGS = {
     "PUSH_BACKOFF_BASE": 60.0,
@@ -26,6 +29,7 @@ PUSH_SETTINGS = {
     "PUSH_MAX_ATTEMPTS": 4,
     "PUSH_REQUIRE_HTTPS": False,
     "PUSH_WEBPUSH_HOSTS": "*",  # the local test receivers
+    "PUSH_ALLOWED_INTERNAL_NETWORKS": LOOPBACK,  # ... listen on loopback addresses, which are refused otherwise
     "PUSH_TIMEOUT": 5.0,
 }
 

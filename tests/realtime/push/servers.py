@@ -6,12 +6,15 @@ FCM endpoint with its OAuth token endpoint, or a webhook consumer;
 knowledge) plays APNs. Each records every request and answers through a
 ``handler`` the test supplies; ``replies`` queues canned answers that are
 used first (e.g. ``[Reply(500), Reply(200)]``). Requests may be delayed to
-keep a worker busy (``delay``).
+keep a worker busy (``delay``). ``HTTPReceiver`` may listen on another
+loopback address (``host="127.0.0.2"`` or ``"::1"``, ``port``) and speak
+HTTPS (``tls``: a ``trustme`` certificate, e.g. for ``localhost``).
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -48,17 +51,28 @@ Handler = Callable[[Received], Reply]
 class _Recorder:
     """Shared bookkeeping: the requests seen, canned replies, the default handler, an optional delay."""
 
-    def __init__(self, handler: Handler | None = None, *, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        *,
+        delay: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.handler: Handler = handler or (lambda request: Reply(200))
         self.replies: deque[Reply] = deque()
         self.delay = delay
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def answer(self, request: Received) -> Reply:
         with self._lock:
@@ -90,6 +104,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 512  # the default backlog of 5 drops a worker's concurrent connections
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class HTTPReceiver(_Recorder):
     def start(self) -> HTTPReceiver:
         recorder = self
@@ -111,7 +129,9 @@ class HTTPReceiver(_Recorder):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", self.port), RequestHandler)
+        self.server = (_Server6 if ":" in self.host else _Server)((self.host, self.port), RequestHandler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()

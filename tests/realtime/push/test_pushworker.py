@@ -21,7 +21,7 @@ import pytest
 
 from realtime.push.models import Delivery, Device
 from realtime.push.signing import webhook_verify
-from tests.realtime.push.helpers import push
+from tests.realtime.push.helpers import LOOPBACK, push
 from tests.realtime.push.servers import HTTPReceiver, Received, Reply
 from tests.servers import ROOT
 from tests.servers import database_url_for_tests as database_url
@@ -43,6 +43,7 @@ class WorkerProcess:
                 "DJANGO_SETTINGS_MODULE": "project.settings",
                 "PYTHONUNBUFFERED": "1",
                 "REALTIME_PUSH_IDLE_SECONDS": "0.05",
+                "REALTIME_PUSH_ALLOWED_INTERNAL_NETWORKS": LOOPBACK,  # the local receivers
                 **env,
             },
             stdout=self.log,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,6 +14,7 @@ from realtime.push.backends import Outcome
 from realtime.push.models import Delivery, Device
 from realtime.push.queue import deliveries_requeue, delivery_claim, delivery_record
 from tests.realtime.push.helpers import push
+from tests.servers import database_url_for_tests as database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +131,28 @@ def test_claims_use_skip_locked_on_postgresql(queued):
     [select] = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
     assert "SKIP LOCKED" in select
     assert "LIMIT 2" in select
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_skips_rows_another_claim_holds_instead_of_waiting(queued):
+    """While another transaction holds two due rows locked (a claim in progress), a claim takes the third at once.
+
+    ``lock_timeout`` turns a claim that would wait for the held rows into an error instead of a hang.
+    """
+    held = [delivery.pk for delivery in queued[:2]]
+    with psycopg.connect(database_url()) as other:  # its own connection and open transaction, like a second worker
+        locked = other.execute(
+            f"SELECT id FROM {Delivery._meta.db_table} WHERE id = ANY(%s) FOR UPDATE", [held]
+        ).fetchall()
+        assert sorted(row[0] for row in locked) == held
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+        try:
+            claimed = delivery_claim(worker="w2", limit=10, lease_seconds=60)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+        other.rollback()
+    assert [delivery.pk for delivery in claimed] == [queued[2].pk]
+    assert set(Delivery.objects.filter(pk__in=held).values_list("status", flat=True)) == {Status.PENDING}

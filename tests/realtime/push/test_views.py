@@ -52,12 +52,19 @@ def test_register_a_browser_then_register_it_again(client_for, alice, webpush_on
     assert (device.active, device.deactivated_reason, device.name) == (True, "", "Firefox (new)")
 
 
-def test_a_subscription_moves_to_the_user_who_registers_it(client_for, alice, bob, webpush_on):
-    """The same browser subscription registered by another user now belongs to that user only."""
+def test_registering_another_users_subscription_never_touches_their_device(client_for, alice, bob, webpush_on):
+    """bob registering alice's subscription gets a device of his own; alice's row is left exactly as it was."""
     body = webpush_body()
-    client_for(alice).post("/api/devices/", body, format="json")
-    assert client_for(bob).post("/api/devices/", body, format="json").status_code == 201
-    assert list(Device.objects.values_list("user__username", flat=True)) == ["bob"]
+    assert client_for(alice).post("/api/devices/", body, format="json").status_code == 201
+    alices = Device.objects.filter(user=alice).values().get()
+    taken = client_for(bob).post("/api/devices/", body, format="json")
+    unused = client_for(bob).post("/api/devices/", webpush_body("https://push.example.net/send/other"), format="json")
+    assert taken.status_code == unused.status_code == 201, "the same answer as for an address nobody holds"
+    assert {k: v for k, v in taken.json().items() if k not in ("id", "target", "created_at")} == {
+        k: v for k, v in unused.json().items() if k not in ("id", "target", "created_at")
+    }
+    assert Device.objects.filter(user=alice).values().get() == alices
+    assert Device.objects.filter(user=bob, address=body["subscription"]["endpoint"]).exists()
 
 
 def test_apns_tokens_register(client_for, alice, apns_on):
@@ -110,6 +117,62 @@ def test_webhooks_need_the_permission_and_return_their_secret(client_for, alice,
     assert secret == Device.objects.get().secret
     listed = client_for(alice).get("/api/devices/").json()["results"]
     assert "secret" not in listed[0]
+
+
+@pytest.fixture
+def service(alice):
+    """alice, allowed to register webhooks."""
+    alice.user_permissions.add(Permission.objects.get(codename="register_webhook"))
+    return type(alice).objects.get(pk=alice.pk)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.10/hook",
+        "https://[::ffff:169.254.169.254]/hook",
+        "https://localhost/hook",
+    ],
+)
+def test_webhooks_to_internal_addresses_are_refused(client_for, service, push_settings, url):
+    """A webhook URL on a loopback, link-local or private address is a 400 on url naming the allow-list setting."""
+    push_settings(PUSH_ALLOWED_INTERNAL_NETWORKS="", PUSH_REQUIRE_HTTPS=True)
+    response = client_for(service).post("/api/devices/", {"kind": "webhook", "url": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert "REALTIME_PUSH_ALLOWED_INTERNAL_NETWORKS" in response.json()["url"][0]
+    assert not Device.objects.exists()
+
+
+def test_webhooks_on_an_allowed_internal_network_register(client_for, service, push_settings):
+    """PUSH_ALLOWED_INTERNAL_NETWORKS lets internal receivers in, and only those networks."""
+    push_settings(PUSH_ALLOWED_INTERNAL_NETWORKS="10.1.0.0/16", PUSH_REQUIRE_HTTPS=True)
+    client = client_for(service)
+    assert (
+        client.post("/api/devices/", {"kind": "webhook", "url": "https://10.1.2.3/h"}, format="json").status_code == 201
+    )
+    assert (
+        client.post("/api/devices/", {"kind": "webhook", "url": "https://10.2.0.1/h"}, format="json").status_code == 400
+    )
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://127.0.0.1:8399\\@fcm.googleapis.com/fcm/send/abc", "https://someone@fcm.googleapis.com/fcm/send/abc"],
+    ids=["backslash", "userinfo"],
+)
+def test_webpush_endpoints_with_tricks_in_the_authority_are_refused(
+    client_for, alice, webpush_on, push_settings, endpoint
+):
+    """A backslash or userinfo before the push service's host is a 400: parsers disagree on where such URLs go."""
+    push_settings(PUSH_WEBPUSH_HOSTS=DEFAULTS["PUSH_WEBPUSH_HOSTS"], PUSH_ALLOWED_INTERNAL_NETWORKS="")
+    response = client_for(alice).post("/api/devices/", webpush_body(endpoint), format="json")
+    assert response.status_code == 400, response.content
+    assert "subscription" in response.json()
+    assert not Device.objects.exists()
 
 
 def test_you_see_and_delete_only_your_own_devices(client_for, alice, bob, make_device):

@@ -99,3 +99,10 @@ def test_a_vapid_key_without_subject_fails_the_start_up_check(push_settings):
     push_settings(PUSH_VAPID_PRIVATE_KEY=vapid_keys_generate()[0], PUSH_VAPID_SUBJECT="")
     with pytest.raises(ImproperlyConfigured, match="REALTIME_PUSH_VAPID_SUBJECT"):
         PushWorker().check()
+
+
+def test_a_malformed_internal_network_fails_the_start_up_check(push_settings):
+    """A typo in PUSH_ALLOWED_INTERNAL_NETWORKS stops the worker at start-up, naming the setting."""
+    push_settings(PUSH_ALLOWED_INTERNAL_NETWORKS="10.0.0.0/33")
+    with pytest.raises(ImproperlyConfigured, match="REALTIME_PUSH_ALLOWED_INTERNAL_NETWORKS"):
+        PushWorker().check()
