@@ -1,4 +1,4 @@
-"""App configuration for the demo domain: registers ``Foo`` as live and the sharing notifications."""
+"""App configuration for the demo domain: connects the sharing notifications (``live.py`` is autodiscovered)."""
 
 from django.apps import AppConfig
 
@@ -9,4 +9,4 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from api import live, sharing  # noqa: F401  (registration and signal receivers)
+        from api import sharing  # noqa: F401  (signal receivers; api/live.py is found by realtime)

@@ -1,16 +1,15 @@
-"""``Foo`` as a live model: tracked, logged, and visible exactly as its REST detail view shows it."""
+"""``Foo`` as a live model: tracked, logged, and visible exactly as its REST detail view shows it.
 
-from api.models import Foo
-from api.serializers import FooSerializer
+Everything else comes from the viewset: the model and serializer, the object
+type ``foo``, the tracked fields (``Foo.tracker``), ``members`` as a
+many-to-many field, and ``owner`` and ``members`` as the fields that decide
+who may see a Foo.
+"""
+
 from api.views import FooViewSet
-from realtime.registry import LiveModel, registry
+from realtime import live
 
 
-@registry.register
-class FooLive(LiveModel):
-    model = Foo
-    object_type = "foo"
-    serializer_class = FooSerializer
+@live.register
+class FooLive(live.LiveModel):
     viewset_class = FooViewSet
-    m2m_fields = ("members",)
-    visibility_fields = ("owner", "members")

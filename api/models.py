@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from model_utils import FieldTracker
 
-from realtime.tracking import TrackedModel
+from realtime.models import TrackedModel
 
 
 class Foo(TrackedModel):

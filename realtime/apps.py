@@ -1,6 +1,7 @@
 """App configuration for ``realtime``: validates settings, registers system checks, connects user rechecks."""
 
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class RealtimeConfig(AppConfig):
@@ -15,3 +16,5 @@ class RealtimeConfig(AppConfig):
 
         realtime_settings.validate()
         connect_user_rechecks()
+        # Every installed app's live.py, like the admin's admin.py.
+        autodiscover_modules("live")

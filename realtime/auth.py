@@ -1,4 +1,4 @@
-"""WebSocket handshake authentication: session cookie, DRF token header, one-time ticket.
+"""WebSocket handshake authentication: the session cookie, the REST API's own header authentication, a ticket.
 
 ``RealtimeAuthMiddlewareStack`` is Channels' ``AuthMiddlewareStack`` with
 two differences. Its session middleware loads the session without wrapping
@@ -6,11 +6,17 @@ two differences. Its session middleware loads the session without wrapping
 so on a WebSocket it does nothing but cost a coroutine hop on every frame
 sent (about a tenth of a frame's cost in the fan-out profile). And
 ``RealtimeAuthMiddleware`` follows it: when the session gave no user it
-tries, in order, an ``Authorization: Token
-<key>`` header (checked by DRF's own ``TokenAuthentication``, the same code
-as REST) and a one-time ``?ticket=`` from ``POST /api/realtime/ticket``.
-Invalid credentials leave the user anonymous; the consumer then refuses the
-socket with close code 4401.
+tries, in order, the handshake's ``Authorization`` header, checked by the
+REST API's own authentication classes (``REST_FRAMEWORK
+["DEFAULT_AUTHENTICATION_CLASSES"]``: a DRF token, a JWT, whatever the
+project uses; the same code as REST), and a one-time ``?ticket=`` from
+``POST /api/realtime/ticket``. Invalid credentials leave the user anonymous;
+the consumer then refuses the socket with close code 4401.
+
+The scope keeps how the socket authenticated (``realtime_auth``) and the
+``request.auth`` value it got (``realtime_credential``), so that permission
+checks see the same user and auth as a REST request, and so that the
+credential can be checked again when it may have been revoked.
 """
 
 from __future__ import annotations
@@ -28,13 +34,18 @@ from django.contrib.auth import get_user as get_session_user
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.module_loading import import_string
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
+from realtime.requests import socket_request
 from realtime.tickets import ticket_redeem
 
 #: How a socket authenticated (``scope["realtime_auth"]``), so its credential can be checked again later.
-SESSION, TOKEN, TICKET = "session", "token", "ticket"
+SESSION, HEADER, TICKET = "session", "header", "ticket"
+#: Older name of ``HEADER`` (a DRF token header).
+TOKEN = HEADER
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -44,62 +55,80 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def token_user(header: str) -> AbstractBaseUser | None:
-    """The user of an ``Authorization: Token <key>`` header, via DRF's ``TokenAuthentication``."""
-    authentication = TokenAuthentication()
-    parts = header.split()
-    if len(parts) != 2 or parts[0].lower() != authentication.keyword.lower():
-        return None
+def header_credentials(scope: dict[str, Any]) -> tuple[AbstractBaseUser | None, Any]:
+    """``(user, auth)`` from the handshake's ``Authorization`` header, by the REST API's authentication classes.
+
+    Session authentication is left out: the session is the cookie's, read
+    separately. ``(None, None)`` when no class accepts the header.
+    """
+    classes = [cls for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)]
+    anonymous = socket_request(scope=scope, user=AnonymousUser())
+    request = Request(anonymous._request, authenticators=[cls() for cls in classes])
     try:
-        user, _ = authentication.authenticate_credentials(parts[1])
-    except AuthenticationFailed:
-        return None
-    return user
+        user, auth = request.user, request.auth
+    except APIException:
+        return None, None
+    if user is None or not user.is_authenticated:
+        return None, None
+    return user, auth
 
 
 class RealtimeAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         user = scope.get("user")
         if user is not None and user.is_authenticated:
-            scope = dict(scope, realtime_auth=SESSION)
+            scope = dict(scope, realtime_auth=SESSION, realtime_credential=None)
         else:
-            method, found = await self.authenticate(scope)
+            method, found, credential = await self.authenticate(scope)
             if found is not None:
-                scope = dict(scope, user=found, realtime_auth=method)
+                scope = dict(scope, user=found, realtime_auth=method, realtime_credential=credential)
         return await super().__call__(scope, receive, send)
 
-    async def authenticate(self, scope: dict[str, Any]) -> tuple[str | None, AbstractBaseUser | None]:
-        header = _header(scope, b"authorization")
-        if header:
-            return TOKEN, await database_sync_to_async(token_user)(header)
+    async def authenticate(self, scope: dict[str, Any]) -> tuple[str | None, AbstractBaseUser | None, Any]:
+        if _header(scope, b"authorization"):
+            user, credential = await database_sync_to_async(header_credentials)(scope)
+            return HEADER, user, credential
         tickets = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket")
         if tickets:
-            return TICKET, await database_sync_to_async(ticket_redeem)(key=tickets[0])
-        return None, None
+            return TICKET, await database_sync_to_async(ticket_redeem)(key=tickets[0]), None
+        return None, None, None
 
 
-def scope_user(scope: dict[str, Any]) -> AbstractBaseUser | AnonymousUser:
-    """The socket's user as of now, by the credential it connected with (synchronous; queries the database).
+def scope_credentials(scope: dict[str, Any]) -> tuple[AbstractBaseUser | AnonymousUser, Any]:
+    """The socket's user and ``request.auth`` as of now, by the credential it connected with (queries the database).
 
     The session must still exist and carry the user's current auth hash
-    (logout and password changes end it), the token must still exist, and
-    the user must still be active; otherwise the user is anonymous. A ticket
-    was used up at the handshake, so only the user is re-read.
+    (logout and password changes end it), the header must still
+    authenticate (a deleted token does not), and the user must still be
+    active; otherwise the user is anonymous. A ticket was used up at the
+    handshake, so only the user is re-read.
     """
     user = scope.get("user")
     if user is None or not user.is_authenticated:
-        return AnonymousUser()
+        return AnonymousUser(), None
     method = scope.get("realtime_auth")
+    credential = None
     if method == SESSION:
         store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
         found = get_session_user(SimpleNamespace(session=store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))))
-    elif method == TOKEN:
-        found = token_user(_header(scope, b"authorization") or "")
+    elif method == HEADER:
+        found, credential = header_credentials(scope)
     else:
         found = get_user_model()._default_manager.filter(pk=user.pk).first()
     if found is None or not found.is_authenticated or not found.is_active or found.pk != user.pk:
-        return AnonymousUser()
-    return found
+        return AnonymousUser(), None
+    return found, credential
+
+
+def scope_user(scope: dict[str, Any]) -> AbstractBaseUser | AnonymousUser:
+    """The socket's user as of now (see ``scope_credentials``)."""
+    return scope_credentials(scope)[0]
+
+
+def scope_request(scope: dict[str, Any]) -> Request:
+    """A request for the socket as of now: its handshake, with its user and auth re-checked (``scope_credentials``)."""
+    user, credential = scope_credentials(scope)
+    return socket_request(scope=scope, user=user, auth=credential)
 
 
 class WebSocketSessionMiddleware(BaseMiddleware):

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # Channel layer
     "GROUP_PREFIX": "rt",
     "SYNC_INTERVAL": 5.0,
+    # Payloads
+    "BASE_URL": "",
     # Auth
     "TICKET_TTL": 30,
     # Push queue and worker (realtime.push; docs/push.md)

@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 
+from realtime import protocol
 from realtime.streams import StreamRef, inbox_stream
 
 if TYPE_CHECKING:
     from realtime.models import Notification
+
+#: The three actions of a tracked model change, and their Redux verbs.
+CREATED, CHANGED, DELETED = "created", "changed", "deleted"
+VERBS = {CREATED: protocol.CREATE, CHANGED: protocol.UPDATE, DELETED: protocol.DELETE}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 _ACTION = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -95,7 +100,8 @@ class EventRegistry:
         streams += [inbox_stream(user if isinstance(user, int) else user.pk) for user in users]
         subject_type, subject_id = (None, None)
         if subject is not None:
-            subject_type, subject_id = registry.get_for_model(type(subject)).object_type, subject.pk
+            live = registry.get_for_model(type(subject))
+            subject_type, subject_id = live.object_type, live.object_key(subject.pk)
         # Each append locks its stream's counter row until commit: take them in one global order (by name)
         # so that two sends to the same streams in different orders cannot deadlock.
         appended: dict[int, Notification] = {}

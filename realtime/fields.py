@@ -60,8 +60,8 @@ class StreamPositionField(serializers.Field):
     ``epoch`` from here. The value comes from the ``realtime_seq`` /
     ``realtime_epoch`` attributes: annotations of ``LiveViewSetMixin`` (one
     statement with the object), set again by each event a write appends; or,
-    for an instance that has neither, from the stream row. Event payloads (no request in the context) leave it out:
-    their ``meta`` carries the position.
+    for an instance that has neither, from the stream row. Event payloads (rendered with
+    ``context["realtime"]``) leave it out: their ``meta`` carries the position.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -73,7 +73,7 @@ class StreamPositionField(serializers.Field):
         from realtime.models import Stream
         from realtime.registry import registry
 
-        if "request" not in self.context:
+        if self.context.get("realtime") or "request" not in self.context:
             raise serializers.SkipField()
         stream = registry.stream_for(instance)
         if hasattr(instance, "realtime_seq"):

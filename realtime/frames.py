@@ -19,6 +19,18 @@ def timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def subject_public_id(notification: Notification) -> str | None:
+    """The public id of the object a notification is about (``None`` when it names none)."""
+    from realtime.registry import registry
+
+    if notification.object_id is None or notification.object_id == "":
+        return None
+    live = registry.get(notification.object_type)
+    if live is None:
+        return notification.object_id
+    return live.get_public_id(live.pk_of(notification.object_id))
+
+
 def notification_payload(notification: Notification) -> dict[str, Any]:
     """The payload: the stored serializer output, or the inbox entry for user-facing notifications."""
     if not notification.is_user_facing:
@@ -31,7 +43,7 @@ def notification_payload(notification: Notification) -> dict[str, Any]:
         "icon": notification.icon,
         "client_action": notification.client_action,
         "object_type": notification.object_type,
-        "object_id": encode_id(notification.object_id) if notification.object_id is not None else None,
+        "object_id": subject_public_id(notification),
         "data": notification.payload,
         "read": notification.read_at is not None,
         "created_at": timestamp(notification.created_at),
@@ -50,7 +62,7 @@ def event_frame(notification: Notification) -> dict[str, Any]:
             "seq": notification.seq,
             "event": notification.event,
             "object_type": stream.object_type,
-            "id": encode_id(stream.object_id) if stream.object_id is not None else None,
+            "id": stream.name.split(".", 1)[1] if "." in stream.name else None,
             "at": timestamp(notification.created_at),
         },
     }

@@ -11,9 +11,10 @@ order within a stream. ``epoch`` changes when the history is reset;
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
 
 
@@ -21,10 +22,37 @@ def new_epoch() -> str:
     return secrets.token_urlsafe(6)
 
 
+class TrackedModel(models.Model):
+    """An optional abstract base of live models: ``save()`` and ``delete()`` share one transaction with their events.
+
+    Registering a model as live (``realtime.registry``) wraps its ``save()``
+    and ``delete()`` the same way, so a model need not inherit this; it
+    states the intent where the model is defined.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            return super().delete(*args, **kwargs)
+
+    save._realtime_atomic = True  # type: ignore[attr-defined]
+    delete._realtime_atomic = True  # type: ignore[attr-defined]
+
+
 class Stream(models.Model):
     name = models.CharField(max_length=150, unique=True)
     object_type = models.CharField(max_length=50)
-    object_id = models.BigIntegerField(null=True, blank=True)
+    object_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The subject's primary key (an object, or a user for inboxes)."
+    )
     epoch = models.CharField(max_length=16, default=new_epoch)
     seq = models.PositiveBigIntegerField(default=0)
     pruned_through = models.PositiveBigIntegerField(
@@ -50,7 +78,7 @@ class Notification(models.Model):
     event = models.CharField(max_length=100, help_text="<app>:<context>:<action>, e.g. api:foo:changed")
     action_type = models.CharField(max_length=64, help_text="Redux action type, e.g. UPDATE_FOO")
     object_type = models.CharField(max_length=50, blank=True)
-    object_id = models.BigIntegerField(null=True, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, default="", help_text="The subject's primary key.")
     payload = models.JSONField(default=dict, blank=True)
     # User-facing notification fields (inbox streams).
     title = models.CharField(max_length=200, blank=True)

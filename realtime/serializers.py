@@ -1,8 +1,9 @@
 """DRF serializers for what clients send: WebSocket messages and REST log queries.
 
-Validation that needs the database (does the object exist, may this user
-see it) runs inside ``is_valid()``, so callers on the event loop run it in
-``database_sync_to_async``. A bad shape is a ``ValidationError`` (code
+Validation that needs the database (the REST log's permission check) runs
+inside ``is_valid()``; WebSocket messages are validated without it, and
+``realtime.subscriptions`` checks access after the consumer joined the
+stream's group. A bad shape is a ``ValidationError`` (code
 ``invalid``); an unknown or invisible object is ``NotFound`` and an anonymous
 refusal ``NotAuthenticated``, raised as such.
 """
@@ -17,9 +18,8 @@ from rest_framework.exceptions import NotAuthenticated, NotFound
 from realtime import protocol
 from realtime.access import stream_authorize
 from realtime.conf import realtime_settings
-from realtime.ids import decode_id
 from realtime.registry import registry
-from realtime.streams import StreamRef, inbox_stream, parse_stream
+from realtime.streams import StreamRef, inbox_stream
 
 
 def request_id_of(message: object) -> str | int | None:
@@ -79,10 +79,11 @@ class TargetSerializer(serializers.Serializer):
             return inbox_stream(user.pk)
         if "id" not in attrs:
             raise serializers.ValidationError({"id": "This field is required."})
-        pk = decode_id(attrs["id"])
+        live = registry.get(attrs["object_type"])
+        pk = live.parse_public_id(attrs["id"])
         if pk is None:
             raise NotFound()
-        return registry.get(attrs["object_type"]).get_stream(pk)
+        return live.get_stream(pk)
 
 
 class SubscribeSerializer(TargetSerializer):
@@ -104,15 +105,15 @@ class LogQuerySerializer(serializers.Serializer):
         return min(value, realtime_settings.REST_MAX_PAGE_SIZE)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        user = self.context["user"]
+        request = self.context["request"]
         if "stream" in attrs:
-            stream = parse_stream(attrs["stream"])
+            stream = registry.parse_stream(attrs["stream"])
             if stream is None:
                 raise NotFound()
-        elif user.is_authenticated:
-            stream = inbox_stream(user.pk)
+        elif request.user.is_authenticated:
+            stream = inbox_stream(request.user.pk)
         else:
             raise NotAuthenticated("Log in to read your inbox, or name a stream.")
-        stream_authorize(user=user, stream=stream)
+        stream_authorize(request=request, stream=stream)
         attrs["stream"] = stream
         return attrs

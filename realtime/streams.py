@@ -1,20 +1,34 @@
 """Stream names and the channel-layer groups they are published to.
 
-One stream per live object, ``<object_type>.<hashid>`` (``foo.jR3kq9Wz``), and
-one inbox per user, ``user.<hashid>``. A stream's subscribers share the group
-``<GROUP_PREFIX>.<stream>``; every socket of a user also joins that user's
-control group, which carries permission rechecks.
+One stream per live object, ``<object_type>.<public id>`` (``foo.jR3kq9Wz``
+for a model whose REST API speaks hashids, ``snippet.42`` or
+``recipe.0b9e…`` otherwise: the id the object's REST API uses, see
+``LiveModel.get_public_id``), and one inbox per user, ``user.<id>``. A
+stream's subscribers share the group ``<GROUP_PREFIX>.<stream>``; every
+socket of a user also joins that user's control group, which carries
+permission rechecks.
+
+``object_id`` is the object's primary key as the database compares it with
+text (``str`` of its database value): the key that REST responses use to
+read the stream's position in the same statement as the object.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from realtime import protocol
 from realtime.conf import realtime_settings
 from realtime.ids import decode_id, encode_id
 
 INBOX_PREFIX = "user"
+
+#: What channels accepts as a group name (and its length limit).
+_GROUP_NAME = re.compile(r"^[a-zA-Z\d\-_.]+$")
+_GROUP_MAX = 99
 
 
 @dataclass(frozen=True)
@@ -23,7 +37,8 @@ class StreamRef:
 
     name: str
     object_type: str
-    object_id: int
+    #: The subject's primary key as text (its database value).
+    object_id: str
 
     @property
     def is_inbox(self) -> bool:
@@ -31,33 +46,45 @@ class StreamRef:
 
     @property
     def public_id(self) -> str:
-        return encode_id(self.object_id)
+        """The subject's id as clients know it (the part of the name after the type)."""
+        return self.name.split(".", 1)[1]
 
 
-def object_stream(object_type: str, pk: int) -> StreamRef:
-    return StreamRef(f"{object_type}.{encode_id(pk)}", object_type, pk)
+def user_public_id(user_pk: Any) -> str:
+    """A user's id in inbox stream names: a hashid for integer keys, the key itself otherwise."""
+    return encode_id(user_pk) if isinstance(user_pk, int) else str(user_pk)
 
 
-def inbox_stream(user_pk: int) -> StreamRef:
-    return StreamRef(f"{INBOX_PREFIX}.{encode_id(user_pk)}", protocol.INBOX, user_pk)
+def inbox_stream(user_pk: Any) -> StreamRef:
+    return StreamRef(f"{INBOX_PREFIX}.{user_public_id(user_pk)}", protocol.INBOX, str(user_pk))
 
 
-def parse_stream(name: object) -> StreamRef | None:
-    """Parse ``foo.<hashid>`` or ``user.<hashid>``; ``None`` when malformed (type unchecked)."""
-    if not isinstance(name, str) or name.count(".") != 1:
+def parse_inbox(public_id: str) -> StreamRef | None:
+    """The inbox named ``user.<public_id>``, or ``None`` when the id is malformed."""
+    from django.contrib.auth import get_user_model
+
+    pk_field = get_user_model()._meta.pk
+    if pk_field.get_internal_type() in {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField"}:
+        pk = decode_id(public_id)
+        return None if pk is None else inbox_stream(pk)
+    try:
+        pk = pk_field.to_python(public_id)
+    except Exception:
         return None
-    prefix, public_id = name.split(".")
-    pk = decode_id(public_id)
-    if not prefix or pk is None or prefix == protocol.INBOX:
-        return None
-    if prefix == INBOX_PREFIX:
-        return inbox_stream(pk)
-    return object_stream(prefix, pk)
+    return None if pk is None or str(pk) != public_id else inbox_stream(pk)
+
+
+def _group(kind: str, name: str) -> str:
+    group = f"{realtime_settings.GROUP_PREFIX}.{kind}{name}"
+    if len(group) <= _GROUP_MAX and _GROUP_NAME.match(group):
+        return group
+    # Ids with characters channels does not allow in group names (or too long): a digest of the name.
+    return f"{realtime_settings.GROUP_PREFIX}.{kind}h.{hashlib.sha256(name.encode()).hexdigest()[:40]}"
 
 
 def group_name(stream: str) -> str:
-    return f"{realtime_settings.GROUP_PREFIX}.{stream}"
+    return _group("", stream)
 
 
-def user_group(user_pk: int) -> str:
-    return f"{realtime_settings.GROUP_PREFIX}.u.{user_pk}"
+def user_group(user_pk: Any) -> str:
+    return _group("u.", str(user_pk))

@@ -32,10 +32,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.request import Request
 
 from realtime import protocol
-from realtime.access import stream_authorize
-from realtime.auth import scope_user
+from realtime.access import stream_authorize, streams_readable
+from realtime.auth import scope_request
 from realtime.log import StreamHistory, stream_head, stream_range, stream_read
 from realtime.models import Notification, Stream
 from realtime.streams import StreamRef
@@ -72,9 +73,9 @@ class Checked:
     visibility: list[int]
 
 
-def _may_read(user: User, stream: StreamRef) -> bool:
+def _may_read(request: Request, stream: StreamRef) -> bool:
     try:
-        stream_authorize(user=user, stream=stream)
+        stream_authorize(request=request, stream=stream)
     except (NotFound, NotAuthenticated):
         return False
     return True
@@ -84,17 +85,18 @@ def subscription_open(
     *, scope: dict[str, Any], serializer_class: type[serializers.Serializer], message: dict[str, Any], limit: int
 ) -> Opened:
     """Validate a subscribe message for the socket's current user, then read the log after its ``since``."""
-    user = scope_user(scope)
+    request = scope_request(scope)
+    user = request.user
     serializer = serializer_class(data=message, context={"user": user})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     if data.get("since") is not None:
         # Before reading history: no log reads for streams the user may not see.
-        stream_authorize(user=user, stream=data["stream"])
+        stream_authorize(request=request, stream=data["stream"])
     history = stream_read(stream=data["stream"], since=data.get("since"), epoch=data.get("epoch"), limit=limit)
     # Check (again) after the read: an event that revoked this user and committed before the read is
     # in ``history`` (or below the head the subscription starts from) and must not reach them.
-    stream_authorize(user=user, stream=data["stream"])
+    stream_authorize(request=request, stream=data["stream"])
     return Opened(user=user, data=data, history=history)
 
 
@@ -108,10 +110,11 @@ def subscription_catch_up(
     the user may not have been able to see the object before the change:
     only the events from the change on are sent.
     """
-    user = scope_user(scope)
+    request = scope_request(scope)
+    user = request.user
     head = stream_head(stream)
     rows = stream_range(stream=stream, after=after, through=through)
-    if not _may_read(user, stream):
+    if not _may_read(request, stream):
         if rows and rows[-1].final:
             return CatchUp(user, rows[-1:], protocol.REASON_DELETED)
         return CatchUp(user, [], protocol.REASON_REVOKED)
@@ -128,7 +131,8 @@ def subscription_catch_up(
 
 def subscriptions_check(*, scope: dict[str, Any], streams: list[StreamRef]) -> Checked:
     """The socket's current user, whether it may still read each of ``streams``, and their visibility changes."""
-    user = scope_user(scope)
-    allowed = [_may_read(user, stream) for stream in streams]
+    request = scope_request(scope)
+    user = request.user
+    allowed = streams_readable(request=request, streams=streams)
     heads = dict(Stream.objects.filter(name__in=[s.name for s in streams]).values_list("name", "visibility_seq"))
     return Checked(user, allowed, [heads.get(stream.name, 0) for stream in streams])

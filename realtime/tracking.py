@@ -6,9 +6,15 @@ declared many-to-many field are logged in the same transaction as the
 change, as one event per object per transaction: a second change of the
 same object in that transaction (a PATCH that saves the row, then its
 members) revises the first event to the final state instead of adding
-intermediate ones. ``TrackedModel`` makes ``save()`` and ``delete()`` atomic so that
-holds for changes made anywhere: REST, admin, shell, tasks. Bulk
-``QuerySet.update()`` bypasses model signals and is therefore not tracked.
+intermediate ones. Registration makes the model's ``save()`` and
+``delete()`` atomic so that holds for changes made anywhere: REST, admin,
+shell, tasks. Bulk ``QuerySet.update()`` bypasses model signals and is
+therefore not tracked.
+
+Which fields changed is told by django-model-utils' ``FieldTracker``: the
+model's own, when it declares one covering the tracked fields, or one the
+registration attaches to the model (``_realtime_tracker``), so models of
+other apps need no change.
 
 Changes to a ``visibility_fields`` field, or to a user's staff/active flags
 and groups, make the affected subscriptions re-run the permission check.
@@ -21,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db import models, router, transaction
+from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from model_utils import FieldTracker
 
-from realtime.ids import encode_id
+from realtime.events import CHANGED, CREATED, DELETED
 from realtime.log import notification_append, notification_revise
 from realtime.pending import EVERYONE, pending_revisable
 from realtime.publish import recheck_user_on_commit
@@ -33,23 +40,6 @@ if TYPE_CHECKING:
     from realtime.registry import LiveModel
 
 _USER_ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser"}
-
-
-class TrackedModel(models.Model):
-    """Abstract base of live models: ``save()`` and ``delete()`` share one transaction with their events."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using, savepoint=False):
-            super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using, savepoint=False):
-            return super().delete(*args, **kwargs)
 
 
 #: How a tracked change folds into an event of the same object appended earlier in the transaction.
@@ -78,15 +68,13 @@ def object_event_record(
     may see the object (``realtime.log.notification_append``). A create is
     never a visibility change: there was no earlier state to see.
     """
-    from realtime.registry import CREATED, DELETED
-
     stream = live.get_stream(instance.pk)
     pending = pending_revisable(stream.name)
     folded = _FOLD.get((pending.action, action)) if pending is not None else None
     final_action = folded or action
     deleted = final_action == DELETED
     event = live.get_event(final_action)
-    payload = {"id": encode_id(instance.pk)} if deleted else live.get_payload(instance)
+    payload = live.get_delete_payload(instance) if deleted else live.get_payload(instance)
     visibility = visibility and final_action != CREATED
     if folded is not None:
         notification = notification_revise(
@@ -103,8 +91,8 @@ def object_event_record(
             stream=stream,
             event=event,
             payload=payload,
-            object_type=live.get_object_type(),
-            object_id=instance.pk,
+            object_type=live.object_type,
+            object_id=stream.object_id,
             final=deleted,
             recheck=recheck,
             visibility=visibility,
@@ -114,12 +102,25 @@ def object_event_record(
     instance.realtime_seq, instance.realtime_epoch = notification.seq, notification.stream.epoch
 
 
+def field_tracker(live: LiveModel) -> str:
+    """The attribute of the FieldTracker that tells ``live``'s changes: the model's own, or one attached now."""
+    own = getattr(live.model, live.tracker_attr, None)
+    if isinstance(own, FieldTracker) and set(live.tracked) <= set(own.fields):
+        return live.tracker_attr
+    existing = getattr(live.model, "_realtime_tracker", None)
+    if isinstance(existing, FieldTracker) and set(live.tracked) <= set(existing.fields):
+        return "_realtime_tracker"
+    tracker = FieldTracker(fields=list(live.tracked))
+    tracker.contribute_to_class(live.model, "_realtime_tracker")
+    tracker.finalize_class(live.model)  # the model class is already prepared: finish what class_prepared would do
+    return "_realtime_tracker"
+
+
 def connect_live_model(live: LiveModel) -> None:
     """Connect the signal receivers that turn ``live.model`` changes into events."""
-    from realtime.registry import CHANGED, CREATED, DELETED
-
     model = live.model
-    visibility = set(live.visibility_fields)
+    visibility = set(live.visibility)
+    tracker_attr = field_tracker(live)
     uid = f"realtime:{model._meta.label}"
 
     def on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **kwargs: Any) -> None:
@@ -128,7 +129,7 @@ def connect_live_model(live: LiveModel) -> None:
         if created:
             object_event_record(live, instance, CREATED)
             return
-        changed = set(getattr(instance, live.tracker_attr).changed())
+        changed = set(getattr(instance, tracker_attr).changed())
         if changed:
             affects = bool(changed & visibility)
             object_event_record(live, instance, CHANGED, recheck=EVERYONE if affects else None, visibility=affects)
@@ -138,25 +139,25 @@ def connect_live_model(live: LiveModel) -> None:
 
     post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"{uid}:save")
     post_delete.connect(on_delete, sender=model, weak=False, dispatch_uid=f"{uid}:delete")
-    for field_name in live.m2m_fields:
+    for field_name in live.m2m:
         _connect_m2m(live, field_name, field_name in visibility)
 
 
 def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> None:
-    from realtime.registry import CHANGED
-
-    through = getattr(live.model, field_name).through
-    leaving: dict[int, set[int]] = {}
+    field = live.model._meta.get_field(field_name)
+    through = field.remote_field.through
+    # Removing users from the field revokes exactly them; removing anything else may revoke anyone.
+    of_users = field.related_model._meta.label == get_user_model()._meta.label
+    leaving: dict[int, set[Any]] = {}
 
     def on_m2m(
         sender: type[models.Model],
         instance: models.Model,
         action: str,
         reverse: bool,
-        pk_set: set[int] | None,
+        pk_set: set[Any] | None,
         **kwargs: Any,
     ) -> None:
-        field = live.model._meta.get_field(field_name)
         if action in {"pre_clear", "pre_remove"}:
             # Remember who is really about to go: post_clear has no pk_set, and remove's pk_set
             # is what was asked for, including ids that were never related (no change, no event).
@@ -173,11 +174,11 @@ def _connect_m2m(live: LiveModel, field_name: str, affects_visibility: bool) -> 
         removed = action != "post_add"
         if reverse:
             # instance is on the other side (e.g. a user); every affected live object changed.
+            recheck = ([instance.pk] if of_users else EVERYONE) if removed and affects_visibility else None
             for obj in live.model._default_manager.filter(pk__in=affected):
-                recheck = [instance.pk] if removed and affects_visibility else None
                 object_event_record(live, obj, CHANGED, recheck=recheck, visibility=affects_visibility)
         else:
-            recheck = sorted(affected) if removed and affects_visibility else None
+            recheck = (sorted(affected, key=str) if of_users else EVERYONE) if removed and affects_visibility else None
             object_event_record(live, instance, CHANGED, recheck=recheck, visibility=affects_visibility)
 
     m2m_changed.connect(on_m2m, sender=through, weak=False, dispatch_uid=f"realtime:{through._meta.label}")

@@ -67,7 +67,7 @@ class NotificationLogView(APIView):
         responses={200: LogPageSerializer, 410: OpenApiResponse(GoneSerializer, description="History lost.")},
     )
     def get(self, request: Request) -> Response:
-        query = LogQuerySerializer(data=request.query_params, context={"user": request.user})
+        query = LogQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
         params = query.validated_data
         stream = params["stream"]

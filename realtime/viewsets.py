@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import CharField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +35,8 @@ class LiveViewSetMixin:
         if self.request.method not in SAFE_METHODS and self.detail:
             queryset = queryset.select_for_update(of=("self",))
         live = registry.get_for_model(queryset.model)
-        streams = Stream.objects.filter(object_type=live.get_object_type(), object_id=OuterRef("pk"))
+        key = Cast(OuterRef("pk"), output_field=CharField())
+        streams = Stream.objects.filter(object_type=live.object_type, object_id=key)
         return queryset.annotate(
             realtime_seq=Subquery(streams.values("seq")[:1]),
             realtime_epoch=Subquery(streams.values("epoch")[:1]),

@@ -12,13 +12,13 @@ from django.utils import timezone
 from realtime.events import Event
 from realtime.log import notification_append, stream_read
 from realtime.models import Notification, Stream, Ticket
-from realtime.streams import object_stream
+from realtime.registry import registry
 from realtime.tickets import ticket_issue
 
 pytestmark = pytest.mark.django_db
 
 EVENT = Event("test:commands:appended", "APPEND_TEST")
-STREAM = object_stream("foo", 5151)
+STREAM = registry.get("foo").get_stream(5151)
 
 
 def append(count: int, stream=STREAM) -> None:
@@ -68,7 +68,7 @@ def test_prune_defaults_come_from_the_settings(settings):
     """Without options the retention settings apply."""
     settings.REALTIME = {"RETENTION_DAYS": 2, "RETENTION_MAX_PER_STREAM": 3}
     append(6)
-    other = object_stream("foo", 6262)
+    other = registry.get("foo").get_stream(6262)
     append(2, stream=other)
     Notification.objects.filter(stream__name=other.name, seq=1).update(created_at=timezone.now() - timedelta(days=3))
     assert run("prune_notifications") == "Deleted 4 notification(s) and 0 ticket(s)."

@@ -20,7 +20,6 @@ from realtime.events import Event
 from realtime.log import notification_append
 from realtime.models import Notification, Stream
 from realtime.registry import registry
-from realtime.streams import object_stream
 
 from .conftest import subscribe
 
@@ -105,7 +104,7 @@ def test_concurrent_appends_contending_only_on_the_counter_row_stay_dense():
 
     Saving one Foo also serializes on the Foo's row; here the stream's counter row is the only shared lock.
     """
-    stream = object_stream("foo", 987654)
+    stream = registry.get("foo").get_stream(987654)
     event = Event("test:concurrency:appended", "APPEND_TEST")
     epochs: set[str] = set()
 

@@ -113,16 +113,16 @@ def test_send_logs_one_notification_per_object_and_user(notes, alice, bob, carol
             {"text": "hi"},
         )
     on_foo, to_bob, to_carol = appended
-    assert (on_foo.object_type, on_foo.object_id) == ("foo", foo.pk)
-    assert (to_bob.object_type, to_bob.object_id) == ("inbox", bob.pk)
-    assert (to_carol.object_type, to_carol.object_id) == ("inbox", carol.pk)
+    assert (on_foo.object_type, on_foo.object_id) == ("foo", str(foo.pk))
+    assert (to_bob.object_type, to_bob.object_id) == ("inbox", str(bob.pk))
+    assert (to_carol.object_type, to_carol.object_id) == ("inbox", str(carol.pk))
 
 
 def test_send_with_a_subject_names_it_on_every_notification(notes, alice, bob, foo):
     """``subject`` sets the object a notification is about, for inbox entries too."""
     registry_, posted = notes
     (notification,) = registry_.send(posted, users=[bob], subject=foo, title="About your Foo")
-    assert (notification.object_type, notification.object_id) == ("foo", foo.pk)
+    assert (notification.object_type, notification.object_id) == ("foo", str(foo.pk))
     assert event_frame(notification)["payload"]["object_id"] == encode_id(foo.pk)
 
 
@@ -223,7 +223,7 @@ def test_adding_a_member_notifies_them(alice, carol, foo):
     assert notification.icon == "/static/api/share.svg"
     assert notification.client_action == f"/foo/{encode_id(foo.pk)}"
     assert notification.push is True
-    assert (notification.object_type, notification.object_id) == ("foo", foo.pk)
+    assert (notification.object_type, notification.object_id) == ("foo", str(foo.pk))
     assert notification.payload == {"name": "first", "owner": "alice"}
 
 
@@ -261,7 +261,7 @@ def test_sharing_in_reverse_notifies_too(alice, carol):
     first = Foo.objects.create(owner=alice, name="a")
     second = Foo.objects.create(owner=alice, name="b")
     carol.shared_foos.add(first, second)
-    assert sorted(n.object_id for n in inbox(carol)) == sorted([first.pk, second.pk])
+    assert sorted(n.object_id for n in inbox(carol)) == sorted([str(first.pk), str(second.pk)])
 
 
 def test_sharing_through_rest_notifies_the_members(client_for, alice, bob, carol):

@@ -32,3 +32,12 @@ def test_salt_change_invalidates_ids(settings):
     settings.HASHIDS_SALT = "another salt"
     assert encode_id(7) != before
     assert decode_id(before) != 7
+
+
+def test_without_a_salt_ids_derive_from_the_secret_key(settings):
+    """A project that sets no salt still gets its own ids, derived from SECRET_KEY."""
+    del settings.HASHIDS_SALT
+    first = encode_id(7)
+    settings.SECRET_KEY = "another secret key for this test"
+    assert encode_id(7) != first
+    assert decode_id(encode_id(7)) == 7

@@ -12,14 +12,15 @@ from realtime import log
 from realtime.events import Event
 from realtime.log import notification_append, notifications_prune, stream_read, stream_reset
 from realtime.models import Notification, Stream
+from realtime.registry import registry
 from realtime.signals import notification_appended
-from realtime.streams import inbox_stream, object_stream
+from realtime.streams import inbox_stream
 
 pytestmark = pytest.mark.django_db
 
 EVENT = Event("test:log:appended", "APPEND_TEST")
-STREAM = object_stream("foo", 4242)
-OTHER = object_stream("foo", 4343)
+STREAM = registry.get("foo").get_stream(4242)
+OTHER = registry.get("foo").get_stream(4343)
 
 
 def append(n: int, stream=STREAM) -> list[Notification]:
@@ -40,9 +41,11 @@ def seqs(history) -> list[int]:
 def test_append_creates_the_stream_row_on_first_use():
     """The first append creates the counter row with the stream's subject, seq 1 and an epoch."""
     assert not Stream.objects.exists()
-    notification = notification_append(stream=STREAM, event=EVENT, payload={"a": 1}, object_type="foo", object_id=4242)
+    notification = notification_append(
+        stream=STREAM, event=EVENT, payload={"a": 1}, object_type="foo", object_id="4242"
+    )
     row = head()
-    assert (row.name, row.object_type, row.object_id, row.seq, row.pruned_through) == (STREAM.name, "foo", 4242, 1, 0)
+    assert (row.name, row.object_type, row.object_id, row.seq, row.pruned_through) == (STREAM.name, "foo", "4242", 1, 0)
     assert row.epoch
     assert notification.seq == 1
     assert notification.stream.epoch == row.epoch
@@ -74,7 +77,7 @@ def test_append_stores_the_event_and_user_facing_fields():
         event=EVENT,
         payload={"k": "v"},
         object_type="foo",
-        object_id=99,
+        object_id="99",
         title="t",
         body="b",
         icon="/i.svg",
@@ -82,7 +85,7 @@ def test_append_stores_the_event_and_user_facing_fields():
         push=True,
     )
     row = Notification.objects.get(pk=notification.pk)
-    assert (row.event, row.action_type, row.object_type, row.object_id) == (EVENT.name, "APPEND_TEST", "foo", 99)
+    assert (row.event, row.action_type, row.object_type, row.object_id) == (EVENT.name, "APPEND_TEST", "foo", "99")
     assert (row.title, row.body, row.icon, row.client_action, row.push) == ("t", "b", "/i.svg", "/foo/x", True)
     assert row.payload == {"k": "v"}
     assert row.is_user_facing

@@ -1,10 +1,11 @@
-"""Live model declarations: visibility through the REST view, and loud start-up errors for bad ones."""
+"""Live model declarations: defaults derived from the viewset, visibility through it, loud errors for bad ones."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotAuthenticated, NotFound
 
 from api.live import FooLive
@@ -12,55 +13,74 @@ from api.models import Foo
 from api.serializers import FooSerializer
 from api.views import FooViewSet
 from realtime.registry import LiveModel, Registry, registry
+from realtime.requests import socket_request
 
 pytestmark = pytest.mark.django_db
 
 
-def test_foo_is_registered_with_derived_events():
-    """api registers foo; its events and Redux types follow the naming rules."""
+def request_for(user):
+    return socket_request(scope={"type": "websocket", "path": "/ws/notifications/", "headers": []}, user=user)
+
+
+def test_foo_is_registered_with_everything_derived_from_its_viewset():
+    """api/live.py names only the viewset: model, serializer, type, fields, ids and events follow from it."""
     live = registry.get("foo")
     assert isinstance(live, FooLive)
     assert registry.get_for_model(Foo) is live
+    assert (live.model, live.serializer_class, live.object_type, live.ids) == (Foo, FooSerializer, "foo", "hashid")
+    assert set(live.tracked) == {"name", "bar", "owner"}  # Foo.tracker
+    assert (live.m2m, set(live.visibility)) == (("members",), {"owner", "members"})
     assert live.get_event("changed").name == "api:foo:changed"
     assert live.get_event("changed").action_type == "UPDATE_FOO"
     assert live.get_event("deleted").action_type == "DELETE_FOO"
-    assert set(live.get_tracked_fields()) == {"name", "bar", "owner"}
 
 
 def test_visibility_is_the_rest_detail_view(foo, alice, bob, carol, staff):
     """get_visible_object answers exactly like GET /api/foo/<id> for each kind of user."""
     live = registry.get("foo")
     for user in (alice, bob, staff):
-        assert live.get_visible_object(user=user, pk=foo.pk) == foo
+        assert live.get_visible_object(request=request_for(user), pk=foo.pk) == foo
     with pytest.raises(NotFound):
-        live.get_visible_object(user=carol, pk=foo.pk)
+        live.get_visible_object(request=request_for(carol), pk=foo.pk)
     with pytest.raises(NotFound):
-        live.get_visible_object(user=alice, pk=10**9)
+        live.get_visible_object(request=request_for(alice), pk=10**9)
     with pytest.raises(NotAuthenticated):
-        live.get_visible_object(user=AnonymousUser(), pk=foo.pk)
+        live.get_visible_object(request=request_for(AnonymousUser()), pk=foo.pk)
+
+
+def test_many_objects_are_checked_in_one_query(foo, alice, bob, django_assert_num_queries):
+    """get_visible checks any number of objects of one type with one query."""
+    others = [Foo.objects.create(owner=alice, name=f"o{i}") for i in range(5)]
+    live = registry.get("foo")
+    with django_assert_num_queries(1):
+        visible = live.get_visible(request=request_for(bob), pks=[foo.pk, *(o.pk for o in others)])
+    assert list(visible) == [foo.pk]
 
 
 def test_visibility_follows_a_changed_view(foo, bob, monkeypatch):
     """Changing the view's queryset changes what may be subscribed: there is no second copy of the rule."""
     monkeypatch.setattr(FooViewSet, "get_queryset", lambda self: Foo.objects.exclude(pk=foo.pk))
     with pytest.raises(NotFound):
-        registry.get("foo").get_visible_object(user=bob, pk=foo.pk)
+        registry.get("foo").get_visible_object(request=request_for(bob), pk=foo.pk)
 
 
 def declare(**attrs) -> type[LiveModel]:
-    base = {"model": Foo, "object_type": "other", "serializer_class": FooSerializer, "viewset_class": FooViewSet}
+    base = {"viewset_class": FooViewSet, "object_type": "other"}
     return type("Declared", (LiveModel,), {**base, **attrs})
 
 
 @pytest.mark.parametrize(
     ("attrs", "message"),
     [
-        ({"model": Group}, "TrackedModel"),
-        ({"tracker_attr": "missing"}, "FieldTracker"),
+        ({"viewset_class": None}, "must set `viewset_class`"),
         ({"object_type": "Foo Bar"}, "lower-case identifier"),
         ({"object_type": "inbox"}, "reserved"),
+        ({"object_type": "user"}, "reserved"),
         ({"m2m_fields": ("owner",)}, "no many-to-many field 'owner'"),
+        ({"tracked_fields": ("nope",)}, "has no field 'nope'"),
+        ({"tracked_fields": ("members",)}, "not a concrete field"),
         ({"visibility_fields": ("created_at",)}, "could not revoke"),
+        ({"id_style": "uuid"}, "'hashid' or 'pk'"),
     ],
 )
 def test_bad_declarations_fail_loudly(attrs, message):
@@ -69,15 +89,30 @@ def test_bad_declarations_fail_loudly(attrs, message):
         Registry().register(declare(**attrs))
 
 
-def test_missing_attribute_fails_loudly():
-    """A declaration without a model is refused at registration."""
-    with pytest.raises(ImproperlyConfigured, match="must set `model`"):
-        Registry().register(type("Empty", (LiveModel,), {}))
+def test_hashids_need_an_integer_key():
+    """A hashid declaration on a model whose key is not an integer says to use plain ids."""
+
+    from django.contrib.sessions.models import Session
+
+    class SessionSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Session
+            fields = ["session_key", "expire_date"]
+
+    class Sessions(viewsets.ReadOnlyModelViewSet):
+        queryset = Session.objects.all()
+        serializer_class = SessionSerializer
+        lookup_value_converter = "hashid"
+
+    with pytest.raises(ImproperlyConfigured, match="id_style = 'pk'"):
+        Registry().register(type("SessionLive", (LiveModel,), {"viewset_class": Sessions, "object_type": "sess"}))
 
 
-def test_an_object_type_cannot_be_registered_twice():
-    """Two declarations for one object type are a start-up error."""
+def test_an_object_type_or_a_model_cannot_be_registered_twice():
+    """Two declarations for one object type, or for one model, are a start-up error."""
     fresh = Registry()
     fresh.register(declare(object_type="twice"))
     with pytest.raises(ImproperlyConfigured, match="registered twice"):
         fresh.register(declare(object_type="twice", type_prefix="OTHER"))
+    with pytest.raises(ImproperlyConfigured, match=r"api\.Foo is registered twice"):
+        fresh.register(declare(object_type="thrice"))

@@ -88,7 +88,7 @@ def test_create_appends_one_created_event(alice, published):
     foo = Foo.objects.create(owner=alice, name="fresh", bar="b")
     (event,) = events_of(foo)
     assert (event.seq, event.event, event.action_type) == (1, "api:foo:created", "CREATE_FOO")
-    assert (event.object_type, event.object_id) == ("foo", foo.pk)
+    assert (event.object_type, event.object_id) == ("foo", str(foo.pk))
     assert set(event.payload) == PAYLOAD_KEYS  # no REST-only "stream" field
     assert (event.payload["id"], event.payload["name"], event.payload["bar"]) == (encode_id(foo.pk), "fresh", "b")
     assert (event.payload["owner"], event.payload["members"]) == ("alice", [])
@@ -129,7 +129,7 @@ def test_delete_appends_a_final_deleted_event(foo, published):
     (event,) = [n for n in events_of(pk) if n.seq > 2]
     assert (event.seq, event.event, event.action_type) == (3, "api:foo:deleted", "DELETE_FOO")
     assert event.payload == {"id": encode_id(pk)}
-    assert (event.object_type, event.object_id) == ("foo", pk)
+    assert (event.object_type, event.object_id) == ("foo", str(pk))
     assert published[-1] == {"stream": f"foo.{encode_id(pk)}", "seq": 3, "final": True, "recheck": None}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from realtime.log import stream_reset
-from realtime.streams import parse_stream
+from realtime.registry import registry
 
 
 class Command(BaseCommand):
@@ -17,9 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("stream", help="Stream name, e.g. foo.jR3kq9Wz or user.Xk2mPq8a")
 
     def handle(self, *args: Any, stream: str, **options: Any) -> None:
-        ref = parse_stream(stream)
+        ref = registry.parse_stream(stream)
         if ref is None:
-            raise CommandError(f"{stream!r} is not a stream name (<type>.<hashid>).")
+            raise CommandError(f"{stream!r} is not a stream name (<type>.<id> or user.<id>).")
         head = stream_reset(stream=ref)
         if head is None:
             raise CommandError(f"Stream {stream} has no history.")
