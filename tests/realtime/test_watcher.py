@@ -10,7 +10,7 @@ from django.db import DatabaseError
 
 from api.models import Foo
 from realtime import consumers, protocol, publish
-from realtime.log import notification_append
+from realtime.log import notification_append, notifications_prune
 from realtime.registry import registry
 from realtime.watcher import StreamWatcher, get_watcher, stream_heads
 from tests.realtime.conftest import Sentinel, receive_first, subscribe
@@ -89,6 +89,27 @@ async def test_a_gap_before_a_live_event_rechecks_access(connect, bob, foo, lose
     await sync_to_async(foo.save)()
     assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
     await sentinel.fire()  # and nothing of foo's came after the revocation
+
+
+async def test_a_gap_the_log_no_longer_covers_sends_only_the_newest_logged_event(
+    connect, alice, foo, settings, monkeypatch
+):
+    """Filling a gap that retention cut into sends no partial history: the newest logged event, then the live one."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # only the live event reveals the gap
+    ws = await connect(alice)
+    subscribed = (await subscribe(ws, foo))[-1]
+    head = subscribed["seq"]
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)
+    for value in ("lost-1", "lost-2", "lost-3"):
+        await save_bar(foo, value)
+    monkeypatch.undo()
+    await sync_to_async(notifications_prune)(older_than_days=None, keep_per_stream=2)  # head+1 goes
+    await save_bar(foo, "live")
+    frames = [await ws.receive_json_from(timeout=5) for _ in range(2)]
+    assert [(frame["meta"]["seq"], frame["payload"]["bar"]) for frame in frames] == [
+        (head + 3, "lost-3"),
+        (head + 4, "live"),
+    ]
 
 
 def test_stream_heads_reads_existing_streams_in_chunks(alice):
