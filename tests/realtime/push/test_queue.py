@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -129,3 +130,37 @@ def test_claims_use_skip_locked_on_postgresql(queued):
     [select] = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
     assert "SKIP LOCKED" in select
     assert "LIMIT 2" in select
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(queued):
+    """While another worker's transaction holds a due row, a claim takes the other rows at once, never waiting on it.
+
+    The claiming connection has a 2 s ``lock_timeout``: a claim that waited on the held row would fail with it.
+    """
+    held, release = threading.Event(), threading.Event()
+
+    def hold_first_row() -> None:
+        try:
+            with transaction.atomic():
+                list(Delivery.objects.select_for_update().filter(pk=queued[0].pk))
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_first_row)
+    holder.start()
+    try:
+        assert held.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        claimed = delivery_claim(worker="w2", limit=10, lease_seconds=60)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert [d.pk for d in claimed] == [d.pk for d in queued[1:]]
+    assert Delivery.objects.get(pk=queued[0].pk).status == Status.PENDING
