@@ -131,7 +131,7 @@ class StreamWatcher:
     def watch_user(self, user_pk: int, channel: str, *, flags: Flags | None = None) -> None:
         """Watch a connected socket's user; ``flags``: theirs as authenticated (``user_access_flags``), if known."""
         self.users[user_pk].add(channel)
-        if user_pk not in self.flags and user_pk not in self.unknown:
+        if realtime_settings.SYNC_INTERVAL > 0 and user_pk not in self.flags and user_pk not in self.unknown:
             if flags is not None:
                 self.flags[user_pk] = flags
             else:
@@ -219,15 +219,18 @@ class StreamWatcher:
             if not pks:
                 return
             current = await database_sync_to_async(user_flags)(pks=pks)
-            self._record([pk for pk in pks if pk in self.unknown], current)  # not read yet: this read is their baseline
             for pk in pks:
-                if pk not in self.flags:
+                if pk not in self.users:
                     continue  # disconnected meanwhile
                 flags = current.get(pk)
+                if pk in self.unknown or pk not in self.flags:  # not read since connecting: this read is the baseline
+                    self.unknown.discard(pk)
+                    self.flags[pk] = _baseline(flags)
                 message = {"type": RECHECK_MESSAGE, "user": pk}
                 if self.flags[pk] != flags and not await self._send_all(self.users.get(pk, ()), message):
                     continue  # keep the old flags: the next check sends it again
-                self.flags[pk] = flags
+                if pk in self.users:
+                    self.flags[pk] = flags
 
     async def _send_all(self, channels: Any, message: dict[str, Any]) -> bool:
         """Send ``message`` to each channel; ``False`` if any send failed (each failure is logged)."""

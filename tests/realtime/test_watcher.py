@@ -247,3 +247,36 @@ async def test_heads_are_reported_once_stable_and_until_every_send_succeeded(ali
     assert sorted(channel for channel, _ in layer.sent) == ["c1", "c1", "c2"], "retried until all got it"
     await watcher.check_streams()
     assert len(layer.sent) == 3, "reported once everyone had it"
+
+
+async def test_user_flags_are_compared_with_those_they_connected_with(make_user, settings):
+    """A user is rechecked when their flags differ from those at connect (passed in, or read at once), or when
+    inactive by the time they are read; once, but again while a send fails."""
+    settings.REALTIME = {"SYNC_INTERVAL": 60}  # checks are run by hand here
+    users = {name: await sync_to_async(make_user)(name) for name in ("passed", "read", "late", "same")}
+
+    async def deactivate(name: str) -> None:
+        users[name].is_active = False
+        await sync_to_async(users[name].save)()
+
+    layer = FlakyLayer(failing="c-read")
+    watcher = StreamWatcher(layer)
+    watcher.watch_user(users["passed"].pk, "c-passed", flags=(True, True, False))  # staff then, not now
+    watcher.watch_user(users["read"].pk, "c-read")
+    watcher.watch_user(users["same"].pk, "c-same")
+    await watcher.baseline_task
+    await deactivate("read")
+    await deactivate("late")  # before its first socket's flags are read
+    watcher.watch_user(users["late"].pk, "c-late")
+    await watcher.baseline_task
+    await watcher.check_users()
+    assert sorted(channel for channel, _ in layer.sent) == ["c-late", "c-passed"]
+    layer.failing = ""
+    await watcher.check_users()
+    assert sorted(channel for channel, _ in layer.sent) == ["c-late", "c-passed", "c-read"], "retried until sent"
+    await watcher.check_users()
+    assert len(layer.sent) == 3, "each change rechecked once"
+    assert {message["user"] for _, message in layer.sent} == {users[name].pk for name in ("passed", "read", "late")}
+    for name, user in users.items():
+        watcher.unwatch_user(user.pk, f"c-{name}")
+    assert (watcher.task, watcher.baseline_task, watcher.flags) == (None, None, {})
