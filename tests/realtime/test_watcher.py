@@ -176,7 +176,7 @@ async def test_a_lost_user_recheck_is_caught_by_the_watcher(connect, make_user, 
     stream = (await subscribe(ws, foo))[-1]["stream"]
     boss.is_staff = False  # before the watcher's first check
     await sync_to_async(boss.save)()
-    frame = await ws.receive_json_from(timeout=2)  # a couple of checks
+    frame = await ws.receive_json_from(timeout=2.5)  # a few checks
     assert frame == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
 
 
@@ -188,7 +188,7 @@ async def test_a_user_deactivated_right_after_connecting_is_closed_without_the_r
     ws = await connect(bob)
     bob.is_active = False  # its published recheck is lost
     await sync_to_async(bob.save)()
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
+    assert await ws.receive_output(timeout=2.5) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
 
 
 async def test_a_failing_catch_up_keeps_the_socket_and_is_retried(connect, alice, foo, settings, monkeypatch):
