@@ -15,10 +15,13 @@ CASES = Path(__file__).with_name("cases_teardown.py")
 def run_cases(report: Path) -> dict[str, list[str]]:
     """Run ``cases_teardown.py`` in an inner pytest; each case's outcomes (``failure``/``error``; empty: passed).
 
-    On SQLite and the in-memory layer, with its own test database, never this session's.
+    On SQLite and the in-memory layer, with a test database file of its own (``cases_settings``), never this
+    session's.
     """
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CI"}}
+    env["INNER_PYTEST_DB"] = str(report.with_name("inner-test-db.sqlite3"))
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", f"python_files={CASES.name}"]
+    command += ["--ds=tests.realtime.cases_settings"]
     result = subprocess.run(
         [*command, f"--junitxml={report}", str(CASES)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
