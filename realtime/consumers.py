@@ -58,7 +58,7 @@ from realtime.serializers import MessageSerializer, SubscribeSerializer, TargetS
 from realtime.streams import StreamRef, group_name, user_group
 from realtime.subscriptions import subscription_catch_up, subscription_open, subscriptions_check
 from realtime.transport import ClientGone, ClientTooSlow, SendBuffer, send_buffer
-from realtime.watcher import get_watcher
+from realtime.watcher import get_watcher, user_access_flags
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,8 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("Closing a new WebSocket: the channel layer is unavailable (%s).", exc)
             await self.close(code=protocol.CLOSE_TRY_AGAIN)
             return
-        get_watcher(self.channel_layer).watch_user(self.user.pk, self.channel_name)
+        # The flags the user authenticated with: the watcher's baseline for noticing a lost recheck.
+        get_watcher(self.channel_layer).watch_user(self.user.pk, self.channel_name, flags=user_access_flags(self.user))
 
     async def disconnect(self, code: int) -> None:
         await self.release()

@@ -20,6 +20,14 @@ Every ``SYNC_INTERVAL`` seconds, per process:
   connected to the process; a user whose flags changed, or who was deleted,
   gets a ``realtime.recheck`` on each of their local sockets, as the
   (at-most-once) recheck published on the change itself would have done.
+
+"Changed" is measured from the flags the user had when their first socket in
+the process connected: the consumer passes them to ``watch_user`` (or, when it
+does not, they are read at once, in one query for all users connecting
+meanwhile). A user found inactive or deleted at that read was active when they
+authenticated, so that counts as a change too. Without this baseline a
+deactivation right after connecting, whose published recheck was lost, would
+be taken for the user's normal state and never acted on.
 """
 
 from __future__ import annotations
@@ -45,6 +53,16 @@ _CHUNK = 500
 Flags = tuple[bool, bool, bool]
 
 
+class _Connected:
+    """The flags of a user who was active when they connected, the rest unknown: unequal to any flags read."""
+
+    def __repr__(self) -> str:
+        return "CONNECTED"
+
+
+CONNECTED: Any = _Connected()
+
+
 def stream_heads(*, names: list[str]) -> dict[str, int]:
     """The current seq of each named stream that exists."""
     heads: dict[str, int] = {}
@@ -53,13 +71,23 @@ def stream_heads(*, names: list[str]) -> dict[str, int]:
     return heads
 
 
+def user_access_flags(user: Any) -> Flags:
+    """The flags a user's access depends on: (is_active, is_staff, is_superuser)."""
+    return (user.is_active, getattr(user, "is_staff", False), getattr(user, "is_superuser", False))
+
+
 def user_flags(*, pks: list[int]) -> dict[int, Flags]:
     """The access flags of each existing user in ``pks``: (is_active, is_staff, is_superuser)."""
     flags: dict[int, Flags] = {}
     for start in range(0, len(pks), _CHUNK):
         for user in get_user_model()._default_manager.filter(pk__in=pks[start : start + _CHUNK]):
-            flags[user.pk] = (user.is_active, getattr(user, "is_staff", False), getattr(user, "is_superuser", False))
+            flags[user.pk] = user_access_flags(user)
     return flags
+
+
+def _baseline(flags: Flags | None) -> Any:
+    """What to compare later reads with, given flags read just after connecting (``None``: the user is gone)."""
+    return flags if flags is not None and flags[0] else CONNECTED
 
 
 class StreamWatcher:
@@ -71,8 +99,13 @@ class StreamWatcher:
         self.seen: dict[str, int] = {}
         self.reported: dict[str, int] = {}
         self.users: dict[int, set[str]] = defaultdict(set)
-        self.flags: dict[int, Flags | None] = {}
+        #: Per connected user, the flags their sockets were last checked against (see the module docstring).
+        self.flags: dict[int, Any] = {}
+        #: Connected users whose flags at connect time are still to be read.
+        self.unknown: set[int] = set()
         self.task: asyncio.Task[None] | None = None
+        self.baseline_task: asyncio.Task[None] | None = None
+        self._users_lock = asyncio.Lock()
 
     # --- registration ------------------------------------------------------------
 
@@ -95,8 +128,15 @@ class StreamWatcher:
         """Report the stream's head again at the next check (a subscriber failed to catch up)."""
         self.reported.pop(stream, None)
 
-    def watch_user(self, user_pk: int, channel: str) -> None:
+    def watch_user(self, user_pk: int, channel: str, *, flags: Flags | None = None) -> None:
+        """Watch a connected socket's user; ``flags``: theirs as authenticated (``user_access_flags``), if known."""
         self.users[user_pk].add(channel)
+        if realtime_settings.SYNC_INTERVAL > 0 and user_pk not in self.flags and user_pk not in self.unknown:
+            if flags is not None:
+                self.flags[user_pk] = flags
+            else:
+                self.unknown.add(user_pk)
+                self._read_baselines_soon()
         self._start()
 
     def unwatch_user(self, user_pk: int, channel: str) -> None:
@@ -106,6 +146,7 @@ class StreamWatcher:
             if not channels:
                 del self.users[user_pk]
                 self.flags.pop(user_pk, None)
+                self.unknown.discard(user_pk)
         self._stop_if_idle()
 
     def _start(self) -> None:
@@ -113,10 +154,17 @@ class StreamWatcher:
         if interval > 0 and (self.task is None or self.task.done()):
             self.task = asyncio.get_running_loop().create_task(self.run(interval))
 
+    def _read_baselines_soon(self) -> None:
+        if self.baseline_task is None or self.baseline_task.done():
+            self.baseline_task = asyncio.get_running_loop().create_task(self.read_baselines())
+
     def _stop_if_idle(self) -> None:
-        if not self.subscribers and not self.users and self.task is not None:
-            self.task.cancel()
-            self.task = None
+        if self.subscribers or self.users:
+            return
+        for task in (self.task, self.baseline_task):
+            if task is not None:
+                task.cancel()
+        self.task = self.baseline_task = None
 
     # --- checking ------------------------------------------------------------------
 
@@ -146,19 +194,43 @@ class StreamWatcher:
             if await self._send_all(self.subscribers.get(name, ()), {"type": SYNC_MESSAGE, "stream": name, "seq": seq}):
                 self.reported[name] = seq
 
-    async def check_users(self) -> None:
-        """Recheck the sockets of every user whose access flags changed (or who was deleted) since the last check."""
-        pks = list(self.users)
-        if not pks:
-            return
-        current = await database_sync_to_async(user_flags)(pks=pks)
+    async def read_baselines(self) -> None:
+        """Record the flags of newly connected users (one query for all of them); the next check retries a failure."""
+        try:
+            while self.unknown:  # users connecting during a read are read right after it
+                async with self._users_lock:
+                    pks = sorted(self.unknown)
+                    if pks:
+                        self._record(pks, await database_sync_to_async(user_flags)(pks=pks))
+        except Exception:
+            logger.exception("Reading the flags of newly connected users failed; the next check reads them.")
+
+    def _record(self, pks: list[int], current: dict[int, Flags]) -> None:
         for pk in pks:
-            flags = current.get(pk)
-            changed = pk in self.flags and self.flags[pk] != flags
-            message = {"type": RECHECK_MESSAGE, "user": pk}
-            if changed and not await self._send_all(self.users.get(pk, ()), message):
-                continue  # keep the old flags: the next check sends it again
-            self.flags[pk] = flags
+            if pk in self.unknown:
+                self.unknown.discard(pk)
+                if pk in self.users:
+                    self.flags[pk] = _baseline(current.get(pk))
+
+    async def check_users(self) -> None:
+        """Recheck the sockets of every user whose access flags changed (or who was deleted) since they connected."""
+        async with self._users_lock:
+            pks = list(self.users)
+            if not pks:
+                return
+            current = await database_sync_to_async(user_flags)(pks=pks)
+            for pk in pks:
+                if pk not in self.users:
+                    continue  # disconnected meanwhile
+                flags = current.get(pk)
+                if pk in self.unknown or pk not in self.flags:  # not read since connecting: this read is the baseline
+                    self.unknown.discard(pk)
+                    self.flags[pk] = _baseline(flags)
+                message = {"type": RECHECK_MESSAGE, "user": pk}
+                if self.flags[pk] != flags and not await self._send_all(self.users.get(pk, ()), message):
+                    continue  # keep the old flags: the next check sends it again
+                if pk in self.users:
+                    self.flags[pk] = flags
 
     async def _send_all(self, channels: Any, message: dict[str, Any]) -> bool:
         """Send ``message`` to each channel; ``False`` if any send failed (each failure is logged)."""

@@ -1,4 +1,4 @@
-"""Concurrent writers on PostgreSQL: per-stream seqs stay dense and in commit order, and arrive in order.
+"""Concurrent writers on PostgreSQL: per-stream seqs stay dense and in commit order; live subscribers get them in order.
 
 Real threads, each with its own database connection and transactions, and
 the Redis channel layer (the in-memory layer is not safe to publish to from
@@ -20,6 +20,7 @@ from realtime.events import Event
 from realtime.log import notification_append
 from realtime.models import Notification, Stream
 from realtime.registry import registry
+from realtime.streams import inbox_stream
 
 from .conftest import subscribe
 
@@ -99,27 +100,47 @@ async def test_concurrent_saves_of_one_foo_log_dense_seqs_and_arrive_in_order(co
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "request_id": "end"}
 
 
-def test_concurrent_appends_contending_only_on_the_counter_row_stay_dense():
-    """Appends to one stream from 8 threads with nothing else to lock still get seqs 1..1600, no gap or duplicate.
+async def test_concurrent_appends_contending_only_on_the_counter_row_stay_dense_and_arrive_in_order(connect, alice):
+    """8 threads x 200 appends to alice's inbox, nothing else locked in common: seqs 1..1600, and her live socket
+    gets each exactly once, in order.
 
-    Saving one Foo also serializes on the Foo's row; here the stream's counter row is the only shared lock.
+    Saving one Foo also serializes on the Foo's row; here the stream's counter row is
+    the only shared lock, so commits (and their publishes) really interleave.
     """
-    stream = registry.get("foo").get_stream(987654)
+    stream = inbox_stream(alice.pk)
     event = Event("test:concurrency:appended", "APPEND_TEST")
     epochs: set[str] = set()
+    communicator = await connect(alice)
+    (subscribed,) = await subscribe(communicator, since=0)
+    assert (subscribed["stream"], subscribed["seq"], subscribed["recovered"]) == (stream.name, 0, True)
 
     def work(number: int) -> None:
         for i in range(PER_THREAD):
             with transaction.atomic():
-                notification = notification_append(stream=stream, event=event, payload={"t": number, "i": i})
+                notification = notification_append(
+                    stream=stream, event=event, payload={"t": number, "i": i}, title=f"note {number}-{i}"
+                )
             epochs.add(notification.stream.epoch)
 
-    Writers(work).start().join()
-    assert stored_seqs(stream.name) == list(range(1, TOTAL + 1))
-    head = Stream.objects.get(name=stream.name)
+    writers = Writers(work).start()
+    received = []
+    while len(received) < TOTAL:
+        frame = await communicator.receive_json_from(timeout=30)
+        received.append(frame["meta"]["seq"])
+    await asyncio.to_thread(writers.join)
+
+    assert received == list(range(1, TOTAL + 1))
+    assert await sync_to_async(stored_seqs)(stream.name) == list(range(1, TOTAL + 1))
+    head = await Stream.objects.aget(name=stream.name)
     assert head.seq == TOTAL
     assert epochs == {head.epoch}
+
+    def order_of(number: int) -> list[int]:
+        mine = Notification.objects.filter(stream=head, payload__t=number).order_by("seq")
+        return [n.payload["i"] for n in mine]
+
     # Within each writer, its own events are in the order it committed them.
     for number in range(THREADS):
-        mine = Notification.objects.filter(stream=head, payload__t=number).order_by("seq")
-        assert [n.payload["i"] for n in mine] == list(range(PER_THREAD))
+        assert await sync_to_async(order_of)(number) == list(range(PER_THREAD))
+    await communicator.send_json_to({"action": "ping", "request_id": "end"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "request_id": "end"}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 from api.models import Foo
@@ -13,7 +16,9 @@ from api.serializers import FooSerializer
 from realtime import consumers, protocol, publish, subscriptions
 from realtime.ids import encode_id, get_hashids
 from realtime.models import Notification
-from tests.realtime.conftest import receive_until, subscribe
+from realtime.streams import user_group
+from realtime.watcher import get_watcher
+from tests.realtime.conftest import Sentinel, receive_first, receive_until, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,12 +93,13 @@ async def test_live_update_is_the_exact_frame(connect, alice, foo):
 async def test_unsubscribe_stops_delivery(connect, alice, foo):
     """After unsubscribe (echoing request_id) no further events arrive; repeating it is harmless."""
     ws = await connect(alice)
+    sentinel = await Sentinel.on(ws, alice)
     stream = (await subscribe(ws, foo))[-1]["stream"]
     message = {"action": "unsubscribe", "request_id": "u1", "object_type": "foo", "id": encode_id(foo.pk)}
     await ws.send_json_to(message)
     assert await ws.receive_json_from() == {"type": "unsubscribed", "request_id": "u1", "stream": stream}
     await save(foo, bar="unseen")
-    assert await ws.receive_nothing(timeout=0.3)
+    await sentinel.fire()
     await ws.send_json_to(message)
     assert (await ws.receive_json_from())["type"] == "unsubscribed"
 
@@ -109,29 +115,67 @@ async def test_several_subscribers_each_get_the_event(connect, alice, bob, staff
     assert json.loads(texts[0])["payload"]["name"] == "renamed"
 
 
-async def test_serialized_once_and_no_database_per_delivery(connect, alice, bob, staff, foo, monkeypatch):
-    """One change to three subscribers runs the serializer once and no database call in delivery."""
+async def test_serialized_once_and_no_sql_per_delivery(
+    connect, alice, bob, staff, foo, settings, monkeypatch, sql_statements
+):
+    """One change to three subscribers runs the serializer once, and delivering it runs no SQL statement at all."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # no watcher query meanwhile
     sockets = [await connect(user) for user in (alice, bob, staff)]
     for ws in sockets:
         await subscribe(ws, foo)
-    calls = {"serialize": 0, "database": 0}
+    # Control: the spy sees the async ORM and database_sync_to_async, which run in asgiref's thread.
+    sql_statements.start()
+    await Foo.objects.filter(pk=foo.pk).aexists()
+    await database_sync_to_async(Foo.objects.filter(pk=foo.pk).exists)()
+    assert len(sql_statements.stop()) == 2
+    sql_statements.executed.clear()
+    serialized = []
     original_to_representation = FooSerializer.to_representation
-    original_db = consumers.database_sync_to_async
 
     def counting_to_representation(self, instance):
-        calls["serialize"] += 1
+        serialized.append(instance.pk)
         return original_to_representation(self, instance)
 
-    def counting_db(func):
-        calls["database"] += 1
-        return original_db(func)
-
     monkeypatch.setattr(FooSerializer, "to_representation", counting_to_representation)
-    monkeypatch.setattr(consumers, "database_sync_to_async", counting_db)
-    await save(foo, bar="once")
+
+    def change() -> None:
+        foo.bar = "once"
+        foo.save()  # commits and publishes
+        # In the thread every database call of a consumer queues behind: each one is counted.
+        sql_statements.start()
+
+    await sync_to_async(change)()
     for ws in sockets:
-        assert (await ws.receive_json_from())["payload"]["bar"] == "once"
-    assert calls == {"serialize": 1, "database": 0}
+        assert json.loads(await ws.receive_from())["payload"]["bar"] == "once"
+    assert sql_statements.stop() == []
+    assert serialized == [foo.pk]
+
+
+async def test_the_frame_is_encoded_once_not_per_subscriber(connect, alice, bob, staff, foo, monkeypatch):
+    """Delivering one change to three subscribers neither decodes nor encodes JSON: the published text is forwarded."""
+    sockets = [await connect(user) for user in (alice, bob, staff)]
+    for ws in sockets:
+        await subscribe(ws, foo)
+    loop_thread = threading.get_ident()  # where consumers run; the change is made in another thread
+    calls: list[str] = []
+
+    def spy(name, real):
+        def counting(*args, **kwargs):
+            if threading.get_ident() == loop_thread:
+                calls.append(name)
+            return real(*args, **kwargs)
+
+        return counting
+
+    monkeypatch.setattr(json, "dumps", spy("json.dumps", json.dumps))
+    monkeypatch.setattr(json, "loads", spy("json.loads", json.loads))
+    monkeypatch.setattr(protocol, "encode", spy("protocol.encode", protocol.encode))
+    await save(foo, bar="forwarded")
+    texts = [await ws.receive_from() for ws in sockets]  # raw text: the test decodes nothing itself meanwhile
+    monkeypatch.undo()
+    assert calls == []
+    assert len(set(texts)) == 1
+    assert json.loads(texts[0])["payload"]["bar"] == "forwarded"
 
 
 # --- permissions -------------------------------------------------------------
@@ -324,10 +368,12 @@ async def test_rate_limit(connect, alice, settings):
 async def test_untracked_save_publishes_nothing(connect, alice, foo):
     """A save that changes no tracked field sends no event (updated_at alone is not tracked)."""
     ws = await connect(alice)
-    await subscribe(ws, foo)
+    subscribed = (await subscribe(ws, foo))[-1]
     await save(foo)
     await save(foo, bar=foo.bar)
-    assert await ws.receive_nothing(timeout=0.3)
+    await save(foo, bar="tracked")
+    frame = await receive_first(ws, stream=subscribed["stream"], seq=subscribed["seq"] + 1)
+    assert frame["payload"]["bar"] == "tracked"
 
 
 async def test_rolled_back_change_publishes_nothing(connect, alice, foo):
@@ -343,8 +389,10 @@ async def test_rolled_back_change_publishes_nothing(connect, alice, foo):
 
     with pytest.raises(RuntimeError):
         await sync_to_async(change_then_fail)()
-    assert await ws.receive_nothing(timeout=0.3)
     assert await sync_to_async(Notification.objects.filter(seq__gt=head, event="api:foo:changed").exists)() is False
+    await save(foo, bar="committed")
+    frame = await receive_first(ws, stream=f"foo.{encode_id(foo.pk)}", seq=head + 1)
+    assert frame["payload"]["bar"] == "committed"
 
 
 async def test_changes_from_rest_reach_subscribers(connect, alice, bob, foo, client_for):
@@ -383,13 +431,14 @@ async def test_removed_member_is_revoked_without_seeing_the_change(connect, alic
     """Removing bob from the members ends his subscription; alice still gets the change."""
     owner, member = await connect(alice), await connect(bob)
     await subscribe(owner, foo)
+    sentinel = await Sentinel.on(member, bob)
     stream = (await subscribe(member, foo))[-1]["stream"]
     await sync_to_async(foo.members.remove)(bob)
     assert await member.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
     assert (await owner.receive_json_from())["payload"]["members"] == []
     await save(foo, bar="after revocation")
     assert (await owner.receive_json_from())["payload"]["bar"] == "after revocation"
-    assert await member.receive_nothing(timeout=0.3)
+    await sentinel.fire()
 
 
 async def test_cleared_members_are_revoked(connect, bob, foo):
@@ -444,15 +493,31 @@ async def test_deactivated_user_is_disconnected(connect, bob, foo):
     assert await ws.receive_output() == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
 
 
+@pytest.mark.parametrize("flag", ["is_active", "is_staff"])
+async def test_a_flag_saved_with_update_fields_rechecks_at_once(connect, make_user, foo, settings, flag):
+    """``save(update_fields=[flag])`` rechecks like a full save: 4403 for is_active, revoked for is_staff, at once."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # no watcher: only the recheck published by the save can act
+    boss = await sync_to_async(make_user)("boss", is_staff=True)
+    ws = await connect(boss)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    setattr(boss, flag, False)
+    await sync_to_async(boss.save)(update_fields=[flag])
+    if flag == "is_active":
+        assert await ws.receive_output() == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
+    else:
+        assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+
+
 async def test_login_timestamp_does_not_recheck(connect, bob, foo):
     """Saving only last_login (every login) does not disturb subscriptions."""
     from django.utils import timezone
 
     ws = await connect(bob)
-    await subscribe(ws, foo)
+    subscribed = (await subscribe(ws, foo))[-1]
     bob.last_login = timezone.now()
     await sync_to_async(bob.save)(update_fields=["last_login"])
-    assert await ws.receive_nothing(timeout=0.3)
+    await save(foo, bar="still subscribed")
+    await receive_first(ws, stream=subscribed["stream"], seq=subscribed["seq"] + 1)
 
 
 # --- inbox ---------------------------------------------------------------------
@@ -510,14 +575,15 @@ async def test_removal_committed_between_check_and_read_is_not_replayed(connect,
         foo.members.remove(bob)
         return real_read(**kwargs)
 
-    monkeypatch.setattr(subscriptions, "stream_read", remove_bob_then_read)
     ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
+    monkeypatch.setattr(subscriptions, "stream_read", remove_bob_then_read)
     await ws.send_json_to(foo_message(foo, since=0, request_id="late"))
     error = await ws.receive_json_from()
     assert (error["type"], error["code"]) == ("error", "not_found")
     monkeypatch.setattr(subscriptions, "stream_read", real_read)
     await save(foo, bar="after bob left")
-    assert await ws.receive_nothing(timeout=0.3)
+    await sentinel.fire()
 
 
 async def test_removal_committed_right_after_the_join_is_seen_by_the_check(connect, bob, foo, monkeypatch):
@@ -528,16 +594,19 @@ async def test_removal_committed_right_after_the_join_is_seen_by_the_check(conne
         foo.members.remove(bob)
         return real_open(**kwargs)
 
-    monkeypatch.setattr(consumers, "subscription_open", remove_bob_then_open)
     ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
+    monkeypatch.setattr(consumers, "subscription_open", remove_bob_then_open)
     await ws.send_json_to(foo_message(foo))
     assert (await ws.receive_json_from())["code"] == "not_found"
-    assert await ws.receive_nothing(timeout=0.3), "the removal's live event must not reach bob"
+    monkeypatch.undo()
+    await sentinel.fire()  # the removal's live event never reached bob
 
 
 async def test_a_refused_resubscribe_ends_the_earlier_subscription(connect, bob, foo, monkeypatch):
     """If bob's resubscribe is refused (his revocation was lost), his old subscription stops delivering too."""
     ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
     await subscribe(ws, foo)
     monkeypatch.setattr(publish, "group_send", lambda group, message: False)  # the revoking event is lost
     await sync_to_async(foo.members.remove)(bob)
@@ -545,4 +614,52 @@ async def test_a_refused_resubscribe_ends_the_earlier_subscription(connect, bob,
     await ws.send_json_to(foo_message(foo, request_id="again"))
     assert (await ws.receive_json_from())["code"] == "not_found"
     await save(foo, bar="not for bob")
-    assert await ws.receive_nothing(timeout=0.3)
+    await sentinel.fire()
+
+
+async def test_removal_committed_during_a_subscribe_without_since_is_refused(connect, bob, foo, monkeypatch):
+    """A removal committing inside the log read of a subscribe without ``since`` is seen by the check after the
+    read: the subscribe is refused, and nothing of foo reaches bob afterwards."""
+    real_read = subscriptions.stream_read
+
+    def remove_bob_then_read(**kwargs):
+        foo.members.remove(bob)
+        return real_read(**kwargs)
+
+    ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
+    monkeypatch.setattr(subscriptions, "stream_read", remove_bob_then_read)
+    await ws.send_json_to(foo_message(foo))
+    assert (await ws.receive_json_from())["code"] == "not_found"
+    monkeypatch.undo()
+    await save(foo, bar="after bob left")
+    await sentinel.fire()
+
+
+async def test_a_closed_socket_leaves_its_groups_and_the_watcher(connect, alice, foo, monkeypatch):
+    """After a socket closes, its channel is in no group (each join was left) and the watcher forgets it."""
+    layer = get_channel_layer()
+    joined: set[tuple[str, str]] = set()
+    real_add, real_discard = layer.group_add, layer.group_discard
+
+    async def group_add(group, channel):
+        joined.add((group, channel))
+        await real_add(group, channel)
+
+    async def group_discard(group, channel):
+        joined.discard((group, channel))
+        await real_discard(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    ws = await connect(alice)
+    await subscribe(ws, foo)
+    await subscribe(ws, None)
+    (channel,) = {c for group, c in joined if group == user_group(alice.pk)}
+    assert len({group for group, c in joined if c == channel}) == 3, joined  # user, foo and inbox streams
+    watcher = get_watcher(layer)
+    assert channel in watcher.users.get(alice.pk, set())
+    await ws.disconnect()
+    assert {group for group, c in joined if c == channel} == set()
+    assert all(channel not in channels for channels in watcher.subscribers.values())
+    assert all(channel not in channels for channels in watcher.users.values())

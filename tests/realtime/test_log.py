@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from realtime import log
@@ -89,6 +89,28 @@ def test_append_stores_the_event_and_user_facing_fields():
     assert (row.title, row.body, row.icon, row.client_action, row.push) == ("t", "b", "/i.svg", "/foo/x", True)
     assert row.payload == {"k": "v"}
     assert row.is_user_facing
+
+
+@pytest.mark.postgres
+def test_an_append_is_one_statement_on_postgresql(django_assert_num_queries):
+    """On PostgreSQL each append, the stream's first included, is one statement: the counter row is locked only
+    for the round trip that also inserts the event."""
+    with transaction.atomic():
+        for i in range(3):
+            with django_assert_num_queries(1):
+                notification_append(stream=STREAM, event=EVENT, payload={"i": i})
+    assert head().seq == 3
+
+
+def test_an_append_is_two_statements_on_sqlite(django_assert_num_queries):
+    """On SQLite (no data-modifying CTE) an append is the counter upsert and the insert, nothing more."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only; PostgreSQL has its own count")
+    with transaction.atomic():
+        for i in range(3):
+            with django_assert_num_queries(2):
+                notification_append(stream=STREAM, event=EVENT, payload={"i": i})
+    assert head().seq == 3
 
 
 def test_rolled_back_append_leaves_no_row_and_consumes_no_seq():
@@ -177,6 +199,15 @@ def test_read_loads_the_stream_with_a_fixed_number_of_queries(django_assert_num_
         names = {n.stream.name for n in history.notifications}
     assert names == {STREAM.name}
     assert len(history.notifications) == 30
+
+
+def test_a_since_below_the_pruned_horizon_is_refused_in_one_query(django_assert_num_queries):
+    """A ``since`` before the retained history is refused from the head alone: no rows read, no re-read."""
+    append(10)
+    notifications_prune(older_than_days=None, keep_per_stream=3)
+    with django_assert_num_queries(1):
+        history = stream_read(stream=STREAM, since=6, limit=100)
+    assert (history.recovered, history.reason, history.notifications) == (False, "pruned", [])
 
 
 def test_read_with_the_current_epoch_recovers_and_another_epoch_is_refused():

@@ -13,6 +13,7 @@ from realtime import log
 from realtime.ids import encode_id
 from realtime.models import Notification
 from realtime.registry import registry
+from realtime.signals import notification_appended
 
 from .conftest import subscribe
 
@@ -288,6 +289,24 @@ def test_a_change_is_published_only_at_commit(foo, django_capture_on_commit_call
         foo.save()
         foo.members.remove(foo.members.get())
     assert len(callbacks) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_append_rolls_the_save_back(foo):
+    """A save outside any transaction whose event cannot be appended does not commit: no change without its event."""
+
+    def fail(sender: Any, notification: Notification, **kwargs: Any) -> None:
+        raise RuntimeError("the append failed")
+
+    notification_appended.connect(fail, dispatch_uid="test-tracking-failing-append")
+    try:
+        foo.bar = "never committed"
+        with pytest.raises(RuntimeError, match="the append failed"):
+            foo.save()
+    finally:
+        notification_appended.disconnect(dispatch_uid="test-tracking-failing-append")
+    assert Foo.objects.get(pk=foo.pk).bar == "one"
+    assert [n.seq for n in events_of(foo)] == [1, 2]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from api.models import Foo
+from realtime import views
 from realtime.ids import encode_id
 from realtime.inbox import inbox_unread_count
 from realtime.log import notifications_prune, stream_reset
@@ -284,6 +285,23 @@ def test_inbox_page_carries_the_unread_count_up_to_its_seq(client_for, alice, bo
     client.patch(read_url(inbox_entry(bob, other)), {"read": True}, format="json")
     assert client.get(LOG).json()["unread"] == 1
     assert "unread" not in client.get(LOG, {"stream": stream_of(foo)}).json()
+
+
+def test_an_entry_committed_while_the_page_is_built_is_not_in_its_unread(client_for, alice, bob, foo, monkeypatch):
+    """An entry committed between the page's log read and its unread count is after the page's seq: not counted."""
+    real_read = views.stream_read
+
+    def read_then_share(**kwargs):
+        history = real_read(**kwargs)
+        other = Foo.objects.create(owner=alice, name="second")
+        other.members.add(bob)  # bob's second inbox entry, seq 2
+        return history
+
+    monkeypatch.setattr(views, "stream_read", read_then_share)
+    page = client_for(bob).get(LOG).json()
+    monkeypatch.undo()
+    assert (page["seq"], page["unread"], seqs(page)) == (1, 1, [1])
+    assert client_for(bob).get(LOG, {"since": 1}).json()["unread"] == 2  # counted by the page that has it
 
 
 def test_read_state_shows_in_the_log(client_for, bob, foo):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.exceptions import ChannelFull
@@ -11,11 +9,11 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
 from api.models import Foo
-from realtime import consumers, publish
-from realtime.log import notification_append
+from realtime import consumers, protocol, publish
+from realtime.log import notification_append, notifications_prune
 from realtime.registry import registry
-from realtime.watcher import StreamWatcher, stream_heads
-from tests.realtime.conftest import subscribe
+from realtime.watcher import StreamWatcher, get_watcher, stream_heads
+from tests.realtime.conftest import Sentinel, receive_first, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +40,7 @@ def lose_next_publish(monkeypatch):
 
 
 async def test_a_lost_event_is_delivered_by_the_next_check(connect, alice, foo, settings, lose_next_publish):
-    """With the only publish of a change lost, the subscriber still gets the event, from the log."""
+    """With the only publish of a change lost, the subscriber still gets the event, from the log, once."""
     settings.REALTIME = {"SYNC_INTERVAL": 0.1}
     ws = await connect(alice)
     subscribed = (await subscribe(ws, foo))[-1]
@@ -51,17 +49,24 @@ async def test_a_lost_event_is_delivered_by_the_next_check(connect, alice, foo, 
     assert len(lose_next_publish) == 1
     frame = await ws.receive_json_from(timeout=5)
     assert (frame["meta"]["seq"], frame["payload"]["bar"]) == (subscribed["seq"] + 1, "published into the void")
-    assert await ws.receive_nothing(timeout=0.3), "delivered once"
+    await save_bar(foo, "published")
+    await receive_first(ws, stream=subscribed["stream"], seq=subscribed["seq"] + 2)  # not the lost one again
 
 
 async def test_without_the_watcher_the_loss_stays_lost(connect, alice, foo, settings, lose_next_publish):
-    """Control: with SYNC_INTERVAL=0 the same lost publish is never delivered."""
+    """Control: with SYNC_INTERVAL=0 no watcher runs; the lost event shows up only when a later one reveals the gap."""
     settings.REALTIME = {"SYNC_INTERVAL": 0}
     ws = await connect(alice)
-    await subscribe(ws, foo)
-    foo.bar = "lost for good"
-    await sync_to_async(foo.save)()
-    assert await ws.receive_nothing(timeout=0.6)
+    sentinel = await Sentinel.on(ws, alice)
+    subscribed = (await subscribe(ws, foo))[-1]
+    await save_bar(foo, "lost for good")
+    assert len(lose_next_publish) == 1
+    assert get_watcher(get_channel_layer()).task is None
+    await sentinel.fire()
+    await save_bar(foo, "reveals the gap")
+    filled = await receive_first(ws, stream=subscribed["stream"], seq=subscribed["seq"] + 1)
+    assert filled["payload"]["bar"] == "lost for good"
+    await receive_first(ws, stream=subscribed["stream"], seq=subscribed["seq"] + 2)
 
 
 async def test_a_lost_revocation_still_revokes(connect, bob, foo, settings, lose_next_publish):
@@ -76,12 +81,35 @@ async def test_a_lost_revocation_still_revokes(connect, bob, foo, settings, lose
 async def test_a_gap_before_a_live_event_rechecks_access(connect, bob, foo, lose_next_publish):
     """A live event after a lost one fills the gap only after re-checking access."""
     ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
     stream = (await subscribe(ws, foo))[-1]["stream"]
     await sync_to_async(foo.members.remove)(bob)  # lost: carried bob's revocation
+    assert len(lose_next_publish) == 1
     foo.bar = "after bob left"
     await sync_to_async(foo.save)()
     assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
-    assert await ws.receive_nothing(timeout=0.3)
+    await sentinel.fire()  # and nothing of foo's came after the revocation
+
+
+async def test_a_gap_the_log_no_longer_covers_sends_only_the_newest_logged_event(
+    connect, alice, foo, settings, monkeypatch
+):
+    """Filling a gap that retention cut into sends no partial history: the newest logged event, then the live one."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # only the live event reveals the gap
+    ws = await connect(alice)
+    subscribed = (await subscribe(ws, foo))[-1]
+    head = subscribed["seq"]
+    monkeypatch.setattr(publish, "group_send", lambda group, message: False)
+    for value in ("lost-1", "lost-2", "lost-3"):
+        await save_bar(foo, value)
+    monkeypatch.undo()
+    await sync_to_async(notifications_prune)(older_than_days=None, keep_per_stream=2)  # head+1 goes
+    await save_bar(foo, "live")
+    frames = [await ws.receive_json_from(timeout=5) for _ in range(2)]
+    assert [(frame["meta"]["seq"], frame["payload"]["bar"]) for frame in frames] == [
+        (head + 3, "lost-3"),
+        (head + 4, "live"),
+    ]
 
 
 def test_stream_heads_reads_existing_streams_in_chunks(alice):
@@ -141,15 +169,26 @@ async def test_a_delete_after_a_gap_is_still_delivered(connect, bob, foo, monkey
 
 
 async def test_a_lost_user_recheck_is_caught_by_the_watcher(connect, make_user, foo, settings, lose_all_publishes):
-    """If the recheck published when a staff flag drops is lost, the watcher's user check revokes anyway."""
-    settings.REALTIME = {"SYNC_INTERVAL": 0.1}
+    """If the recheck published when a staff flag drops right after connecting is lost, the watcher revokes anyway."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.5}
     boss = await sync_to_async(make_user)("boss", is_staff=True)
     ws = await connect(boss)
     stream = (await subscribe(ws, foo))[-1]["stream"]
-    await asyncio.sleep(0.3)  # the watcher has seen boss's flags once
-    boss.is_staff = False
+    boss.is_staff = False  # before the watcher's first check
     await sync_to_async(boss.save)()
-    assert await ws.receive_json_from(timeout=5) == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+    frame = await ws.receive_json_from(timeout=2.5)  # a few checks
+    assert frame == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+
+
+async def test_a_user_deactivated_right_after_connecting_is_closed_without_the_recheck(
+    connect, bob, settings, lose_all_publishes
+):
+    """The watcher compares with the flags bob connected with: deactivated before its first check, still 4403."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.5}
+    ws = await connect(bob)
+    bob.is_active = False  # its published recheck is lost
+    await sync_to_async(bob.save)()
+    assert await ws.receive_output(timeout=2.5) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
 
 
 async def test_a_failing_catch_up_keeps_the_socket_and_is_retried(connect, alice, foo, settings, monkeypatch):
@@ -208,3 +247,36 @@ async def test_heads_are_reported_once_stable_and_until_every_send_succeeded(ali
     assert sorted(channel for channel, _ in layer.sent) == ["c1", "c1", "c2"], "retried until all got it"
     await watcher.check_streams()
     assert len(layer.sent) == 3, "reported once everyone had it"
+
+
+async def test_user_flags_are_compared_with_those_they_connected_with(make_user, settings):
+    """A user is rechecked when their flags differ from those at connect (passed in, or read at once), or when
+    inactive by the time they are read; once, but again while a send fails."""
+    settings.REALTIME = {"SYNC_INTERVAL": 60}  # checks are run by hand here
+    users = {name: await sync_to_async(make_user)(name) for name in ("passed", "read", "late", "same")}
+
+    async def deactivate(name: str) -> None:
+        users[name].is_active = False
+        await sync_to_async(users[name].save)()
+
+    layer = FlakyLayer(failing="c-read")
+    watcher = StreamWatcher(layer)
+    watcher.watch_user(users["passed"].pk, "c-passed", flags=(True, True, False))  # staff then, not now
+    watcher.watch_user(users["read"].pk, "c-read")
+    watcher.watch_user(users["same"].pk, "c-same")
+    await watcher.baseline_task
+    await deactivate("read")
+    await deactivate("late")  # before its first socket's flags are read
+    watcher.watch_user(users["late"].pk, "c-late")
+    await watcher.baseline_task
+    await watcher.check_users()
+    assert sorted(channel for channel, _ in layer.sent) == ["c-late", "c-passed"]
+    layer.failing = ""
+    await watcher.check_users()
+    assert sorted(channel for channel, _ in layer.sent) == ["c-late", "c-passed", "c-read"], "retried until sent"
+    await watcher.check_users()
+    assert len(layer.sent) == 3, "each change rechecked once"
+    assert {message["user"] for _, message in layer.sent} == {users[name].pk for name in ("passed", "read", "late")}
+    for name, user in users.items():
+        watcher.unwatch_user(user.pk, f"c-{name}")
+    assert (watcher.task, watcher.baseline_task, watcher.flags) == (None, None, {})

@@ -126,6 +126,15 @@ describe("applying events", () => {
     expect(applied).toEqual([2, 3, 4, 5]);
   });
 
+  it("treats seq == last + 2 as a gap too: one missing event is not contiguous", () => {
+    const { factory, applied, gaps } = live(1);
+    factory.last().receive(fooEvent("abc", 2));
+    factory.last().receive(fooEvent("abc", 4));
+    expect(applied).toEqual([2]);
+    expect(gaps).toEqual([4]);
+    expect(factory.last().sentActions("subscribe").at(-1)).toMatchObject({ since: 2, epoch: "ep1" });
+  });
+
   it("treats an event from another epoch as lost position and resubscribes", () => {
     const { factory, applied } = live(3);
     factory.last().receive(fooEvent("abc", 4, {}, "ep2"));
