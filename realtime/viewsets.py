@@ -3,7 +3,9 @@
 List and detail reads annotate each object with its stream's ``seq`` and
 ``epoch`` in the same SELECT (one snapshot, so object and position agree).
 Creates, updates and deletes run in one transaction, and an update or
-delete locks the object's row when it reads it (``SELECT ... FOR UPDATE``):
+delete locks the object's row when it reads it (``SELECT ... FOR UPDATE``,
+only inside that transaction: DRF's ``OPTIONS`` metadata also reads the
+object for a PUT, outside any transaction, where the lock is not allowed):
 DRF saves the whole row it read, so without the lock a concurrent change
 committed in between would be overwritten, and when the overwrite changes no
 tracked field (relative to the stale read) the log would never record it.
@@ -15,23 +17,27 @@ with the object.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 
 class LiveViewSetMixin:
+    #: True while a write's transaction runs: reads of the object then lock its row.
+    _locking_reads = False
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # filter_queryset (not get_queryset, which apps override) runs for list and detail alike.
         from realtime.models import Stream
         from realtime.registry import registry
 
         queryset = super().filter_queryset(queryset)
-        if self.request.method not in SAFE_METHODS and self.detail:
+        if self._locking_reads:
             queryset = queryset.select_for_update(of=("self",))
         live = registry.get_for_model(queryset.model)
         streams = Stream.objects.filter(object_type=live.get_object_type(), object_id=OuterRef("pk"))
@@ -40,14 +46,24 @@ class LiveViewSetMixin:
             realtime_epoch=Subquery(streams.values("epoch")[:1]),
         )
 
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """The transaction of an update or delete; the object's row is locked when read inside it."""
+        with transaction.atomic():
+            self._locking_reads = True
+            try:
+                yield
+            finally:
+                self._locking_reads = False
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
             return super().create(request, *args, **kwargs)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with transaction.atomic():
+        with self.write_transaction():
             return super().update(request, *args, **kwargs)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with transaction.atomic():
+        with self.write_transaction():
             return super().destroy(request, *args, **kwargs)
