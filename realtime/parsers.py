@@ -61,9 +61,9 @@ def unsafe_text_reason(value: Any, *, max_depth: int = MAX_DEPTH) -> str | None:
             if depth > max_depth:
                 return f"Nested deeper than {max_depth} levels."
             if isinstance(item, MultiValueDict):
-                children = [value for pair in item.lists() for value in (pair[0], *pair[1])]
+                children = [part for key, values in item.lists() for part in (key, *values)]
             elif isinstance(item, Mapping):
-                children = [value for pair in item.items() for value in pair]
+                children = [part for pair in item.items() for part in pair]
             else:
                 children = list(item)
             pending.extend((child, depth) for child in children)
