@@ -111,6 +111,7 @@ def setup_django(database_url: str, redis_url: str, layer: str) -> dict[str, str
         "CHANNEL_LAYER_PREFIX": os.environ.get("CHANNEL_LAYER_PREFIX", "bench"),
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "HASHIDS_SALT": secrets.token_urlsafe(16),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
         # As docs/deployment.md recommends for PostgreSQL: pooled connections (ignored on SQLite).

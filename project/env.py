@@ -9,6 +9,7 @@ so a typo fails at start-up instead of silently falling back.
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,6 +43,19 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return the variable as a DRF throttle rate, ``<number>/<second|minute|hour|day>`` (``10/minute``)."""
+    raw = os.environ.get(name, "").strip() or default
+    if not _RATE.match(raw):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; use <number>/<second|minute|hour|day>, e.g. 10/minute."
+        )
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -2,8 +2,9 @@
 
 Every variable has an embedded default that runs the project on one machine
 (SQLite file, in-memory channel layer, DEBUG on). Production sets
-``DEBUG=0`` and must then also set a real ``SECRET_KEY`` and explicit
-``ALLOWED_HOSTS``; anything less fails at start-up. Each variable is
+``DEBUG=0`` and must then also set a real ``SECRET_KEY``, its own
+``HASHIDS_SALT`` and explicit ``ALLOWED_HOSTS``; anything less fails at
+start-up. Each variable is
 documented in ``docs/settings.md``.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import env_bool, env_int, env_list, env_prefixed, env_str
+from project.env import env_bool, env_int, env_list, env_prefixed, env_rate, env_str
 from project.redis import redis_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core -------------------------------------------------------------------
 
 INSECURE_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this"
+DEVELOPMENT_HASHIDS_SALT = "realtime-demo-salt"
 
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", INSECURE_SECRET_KEY)
@@ -31,13 +33,24 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# HSTS whenever the cookies are HTTPS-only (the site does not work over HTTP then anyway): a year, no subdomains.
+# SecurityMiddleware sends it on HTTPS responses only (behind nginx: with TRUST_X_FORWARDED_PROTO).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0)
+# Public ids (hashids) of primary keys in URLs and payloads.
+HASHIDS_SALT = env_str("HASHIDS_SALT", DEVELOPMENT_HASHIDS_SALT)
+HASHIDS_MIN_LENGTH = env_int("HASHIDS_MIN_LENGTH", 8)
 
 if not DEBUG:
     if SECRET_KEY == INSECURE_SECRET_KEY:
         raise ImproperlyConfigured(
             "DEBUG is off but SECRET_KEY is the built-in development key. Set SECRET_KEY to a long random "
             "value, e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    if HASHIDS_SALT == DEVELOPMENT_HASHIDS_SALT:
+        raise ImproperlyConfigured(
+            "DEBUG is off but HASHIDS_SALT is the built-in development salt, so anyone can decode the public ids. "
+            "Set HASHIDS_SALT to a random value once and keep it (changing it changes every public id), e.g. "
+            "HASHIDS_SALT=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')."
         )
     if "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured(
@@ -69,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "realtime.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -168,6 +182,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "rest_framework:login"
 LOGIN_REDIRECT_URL = "/api/"
 
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000)
+if not 1 <= API_PAGE_SIZE <= API_MAX_PAGE_SIZE:
+    raise ImproperlyConfigured(
+        f"API_PAGE_SIZE={API_PAGE_SIZE} and API_MAX_PAGE_SIZE={API_MAX_PAGE_SIZE}: "
+        "need 1 <= API_PAGE_SIZE <= API_MAX_PAGE_SIZE."
+    )
+
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -175,9 +197,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    # Bodies nested too deep, or with NUL characters or lone surrogates, are a 400 (not a 500 further down).
+    "DEFAULT_PARSER_CLASSES": [
+        "realtime.parsers.StrictJSONParser",
+        "realtime.parsers.StrictFormParser",
+        "realtime.parsers.StrictMultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.BoundedLimitOffsetPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Login attempts per client address (api.auth.LoginRateThrottle); 429 with Retry-After beyond it.
+    "DEFAULT_THROTTLE_RATES": {"login": env_rate("LOGIN_RATE", "10/minute")},
+    # The client address is REMOTE_ADDR: daphne --proxy-headers already sets it from nginx's X-Forwarded-For,
+    # and a client-sent X-Forwarded-For must not choose its own throttle bucket.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -190,11 +223,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["realtime.routers.drop_slashless_duplicates"],
 }
-
-# --- Hashids ----------------------------------------------------------------
-
-HASHIDS_SALT = env_str("HASHIDS_SALT", "realtime-demo-salt")
-HASHIDS_MIN_LENGTH = env_int("HASHIDS_MIN_LENGTH", 8)
 
 # --- Realtime app (every REALTIME_* variable; see docs/settings.md) ----------
 

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_APNS_ENDPOINT": "https://api.push.apple.com",
     # Operations: dotted path of a callable returning the push queue depth, for /metrics ("" = not exported)
     "PUSH_QUEUE_DEPTH": "",
+    # Operations: the bearer token /metrics requires ("" = public with DEBUG on, refused with DEBUG off)
+    "METRICS_TOKEN": "",
 }
 
 

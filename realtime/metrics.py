@@ -23,6 +23,11 @@ Each process counts for itself. Behind one port per daphne process,
 Prometheus scrapes every process; with processes sharing a socket, set
 ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's own variable) to an empty
 directory and the view adds up every process's numbers.
+
+Who may read ``/metrics``: with ``REALTIME_METRICS_TOKEN`` set, requests
+carrying ``Authorization: Bearer <token>`` (anything else: 401). Without it,
+everyone while ``DEBUG`` is on, and no one in production (403 saying what to
+set): the numbers describe the deployment's load and users' activity.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 from collections.abc import Callable, Iterator
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
@@ -135,6 +142,28 @@ def metrics_registry() -> CollectorRegistry:
     return registry
 
 
+def metrics_refusal(request: HttpRequest) -> HttpResponse | None:
+    """The 401/403 for a request that may not read the metrics, or ``None`` when it may."""
+    token = realtime_settings.METRICS_TOKEN
+    if not token:
+        if settings.DEBUG:
+            return None
+        return HttpResponse(
+            "Set REALTIME_METRICS_TOKEN to serve /metrics in production (docs/settings.md).",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secrets.compare_digest(credentials.strip().encode(), token.encode()):
+        return None
+    response = HttpResponse("A valid bearer token is required.", status=401, content_type="text/plain; charset=utf-8")
+    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """``GET /metrics``: the Prometheus text format."""
+    """``GET /metrics``: the Prometheus text format, for callers ``metrics_refusal()`` lets through."""
+    refusal = metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -3,10 +3,14 @@
 List and detail reads annotate each object with its stream's ``seq`` and
 ``epoch`` in the same SELECT (one snapshot, so object and position agree).
 Creates, updates and deletes run in one transaction, and an update or
-delete locks the object's row when it reads it (``SELECT ... FOR UPDATE``):
-DRF saves the whole row it read, so without the lock a concurrent change
-committed in between would be overwritten, and when the overwrite changes no
-tracked field (relative to the stale read) the log would never record it.
+delete locks the object's row before it reads it (``SELECT ... FOR UPDATE``
+on the row alone, by the lookup: the viewset's own queryset may be
+``.distinct()`` or grouped, which cannot be locked; and only inside that
+transaction: DRF's ``OPTIONS`` metadata also reads the object for a PUT,
+outside any transaction, where the lock is not allowed). DRF saves the whole
+row it read, so without the lock a concurrent change committed in between
+would be overwritten, and when the overwrite changes no tracked field
+(relative to the stale read) the log would never record it.
 Each event the write appends sets the instance's position
 (``realtime.tracking``), so the response carries the seq of the last event
 the write appended, or, when it changed nothing tracked, the position read
@@ -15,25 +19,27 @@ with the object.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
 from django.db.models import CharField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 
 class LiveViewSetMixin:
+    #: True while a write's transaction runs: reads of the object then lock its row.
+    _locking_reads = False
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # filter_queryset (not get_queryset, which apps override) runs for list and detail alike.
         from realtime.models import Stream
         from realtime.registry import registry
 
         queryset = super().filter_queryset(queryset)
-        if self.request.method not in SAFE_METHODS and self.detail:
-            queryset = queryset.select_for_update(of=("self",))
         live = registry.get_for_model(queryset.model)
         key = Cast(OuterRef("pk"), output_field=CharField())
         streams = Stream.objects.filter(object_type=live.object_type, object_id=key)
@@ -42,14 +48,34 @@ class LiveViewSetMixin:
             realtime_epoch=Subquery(streams.values("epoch")[:1]),
         )
 
+    def get_object(self) -> Any:
+        if self._locking_reads:
+            lookup = self.lookup_url_kwarg or self.lookup_field
+            if lookup in self.kwargs:
+                # Lock the row first (on the model's own table, whatever the viewset's queryset does), then read it.
+                model = self.get_queryset().model
+                rows = model._default_manager.select_for_update().filter(**{self.lookup_field: self.kwargs[lookup]})
+                list(rows.values_list("pk", flat=True))
+        return super().get_object()
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """The transaction of an update or delete; the object's row is locked when read inside it."""
+        with transaction.atomic():
+            self._locking_reads = True
+            try:
+                yield
+            finally:
+                self._locking_reads = False
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
             return super().create(request, *args, **kwargs)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with transaction.atomic():
+        with self.write_transaction():
             return super().update(request, *args, **kwargs)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with transaction.atomic():
+        with self.write_transaction():
             return super().destroy(request, *args, **kwargs)

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections
 from rest_framework.test import APIClient
 
@@ -69,6 +71,13 @@ def _close_async_test_connections(request: pytest.FixtureRequest) -> Iterator[No
     yield
     if inspect.iscoroutinefunction(getattr(request, "function", None)):
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
+def _forget_throttle_history() -> None:
+    """Each test starts with no login-throttle history (DRF keeps it in the default, per-process memory cache)."""
+    if isinstance(caches["default"], LocMemCache):  # never clear a shared cache (Redis) under other runs
+        caches["default"].clear()
 
 
 @functools.cache

@@ -11,11 +11,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_DEBUG = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+#: Inherited variables that would change what these tests check.
+CLEARED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_COOKIES",
+    "HASHIDS_SALT",
+    "SECURE_HSTS_SECONDS",
+    "LOGIN_RATE",
+}
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "HASHIDS_SALT": "a-salt-of-our-own", "ALLOWED_HOSTS": "example.com"}
 
 
 def run_settings(code: str = PRINT_DEBUG, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` after Django's set-up in a subprocess, with ``env`` over a development environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_COOKIES"}}
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -41,21 +52,32 @@ def test_debug_off_with_default_secret_fails_loudly():
     assert "ImproperlyConfigured" in result.stderr
 
 
+def test_debug_off_with_default_hashids_salt_fails_loudly():
+    """DEBUG=0 with the built-in HASHIDS_SALT (public ids anyone could decode) refuses to start and says what to set."""
+    result = run_settings(**{**PRODUCTION, "HASHIDS_SALT": ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "HASHIDS_SALT=" in result.stderr
+
+
 def test_debug_off_with_wildcard_hosts_fails_loudly():
     """DEBUG=0 with ALLOWED_HOSTS=* refuses to start and says what to set."""
-    result = run_settings(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="*")
+    result = run_settings(**{**PRODUCTION, "ALLOWED_HOSTS": "*"})
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
 
 
 def test_debug_off_with_real_settings_starts():
     """A complete production configuration starts."""
-    result = run_settings(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    result = run_settings(**PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("HASHIDS_MIN_LENGTH", "eight")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEBUG", "maybe"), ("HASHIDS_MIN_LENGTH", "eight"), ("LOGIN_RATE", "10 per minute"), ("LOGIN_RATE", "0/minute")],
+)
 def test_unparseable_values_fail_with_the_variable_name(name, value):
     """A typo in a variable is an error naming it, not a silent default."""
     result = run_settings(**{name: value})
@@ -112,7 +134,34 @@ def test_production_cookies_are_https_only():
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
     )
-    production = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "example.com"}
-    assert run_settings(code, **production).stdout.split() == ["True", "True"]
-    assert run_settings(code, **production, SECURE_COOKIES="0").stdout.split() == ["False", "False"]
+    assert run_settings(code, **PRODUCTION).stdout.split() == ["True", "True"]
+    assert run_settings(code, **PRODUCTION, SECURE_COOKIES="0").stdout.split() == ["False", "False"]
     assert run_settings(code).stdout.split() == ["False", "False"]
+
+
+PRINT_HSTS = "import django; django.setup(); from django.conf import settings; print(settings.SECURE_HSTS_SECONDS)"
+
+
+@pytest.mark.parametrize(
+    ("env", "seconds"),
+    [
+        (PRODUCTION, "31536000"),
+        ({**PRODUCTION, "SECURE_HSTS_SECONDS": "600"}, "600"),
+        ({**PRODUCTION, "SECURE_COOKIES": "0"}, "0"),
+        ({}, "0"),
+    ],
+    ids=["production", "explicit", "plain-http-production", "development"],
+)
+def test_hsts_is_on_whenever_cookies_are_https_only(env, seconds):
+    """Production (secure cookies) sends HSTS for a year by default; development and SECURE_COOKIES=0 do not."""
+    result = run_settings(PRINT_HSTS, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == seconds
+
+
+@pytest.mark.parametrize(("page", "most"), [("0", "10"), ("50", "10"), ("", "0")])
+def test_page_sizes_out_of_order_fail_loudly(page, most):
+    """API_PAGE_SIZE must lie in 1..API_MAX_PAGE_SIZE (a zero cap would mean no cap at all)."""
+    result = run_settings(API_PAGE_SIZE=page, API_MAX_PAGE_SIZE=most)
+    assert result.returncode != 0
+    assert "API_MAX_PAGE_SIZE" in result.stderr

@@ -12,6 +12,12 @@ from tests.realtime.conftest import receive_until, subscribe
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _development(settings) -> None:
+    """DEBUG on, as in development, where /metrics needs no token (pytest-django turns DEBUG off)."""
+    settings.DEBUG = True
+
+
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -101,3 +107,28 @@ def test_failing_push_queue_hook_leaves_the_gauge_out(client, settings):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert "realtime_push_queue_depth" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(None, 401), ("Bearer wrong", 401), ("Token s3cret-token", 401), ("Bearer s3cret-token", 200)],
+)
+def test_metrics_token_is_required_when_set(client, settings, authorization, status):
+    """With REALTIME_METRICS_TOKEN set, only ``Authorization: Bearer <token>`` reads /metrics (others: 401)."""
+    settings.REALTIME = {"METRICS_TOKEN": "s3cret-token"}
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == status
+    if status == 401:
+        assert response["WWW-Authenticate"].startswith("Bearer")
+        assert "realtime_connections" not in response.content.decode()
+
+
+def test_production_without_a_token_refuses_metrics(client, settings):
+    """With DEBUG off and no token, /metrics is refused (403) with what to set; with a token it is served."""
+    settings.DEBUG = False
+    response = client.get("/metrics")
+    assert response.status_code == 403
+    assert "REALTIME_METRICS_TOKEN" in response.content.decode()
+    settings.REALTIME = {"METRICS_TOKEN": "s3cret-token"}
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
