@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the realtime consumer for WebSockets (any other WebSocket path is refused).
+"""ASGI entry point: Django for HTTP, the realtime app's WebSocket endpoint for WebSockets.
 
 ``get_asgi_application()`` runs first so that Django is set up before any
 consumer, model or middleware module is imported.
@@ -11,17 +11,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from realtime.auth import RealtimeAuthMiddlewareStack  # noqa: E402
-from realtime.origins import OriginValidator  # noqa: E402
-from realtime.routing import websocket_fallback_urlpatterns, websocket_urlpatterns  # noqa: E402
+from realtime.asgi import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": OriginValidator(
-            RealtimeAuthMiddlewareStack(URLRouter([*websocket_urlpatterns, *websocket_fallback_urlpatterns]))
-        ),
-    }
-)
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

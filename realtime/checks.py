@@ -1,18 +1,25 @@
-"""Django system checks of the realtime app (``manage.py check``, and every start-up).
+"""Django system checks of the realtime app (``manage.py check``, and every start-up of a management command).
 
-Each check names the setting at fault and how to fix it.
+Each message names the setting at fault and how to fix it. Declaration
+mistakes in a ``live.py`` fail earlier, at registration, with
+``ImproperlyConfigured`` (``realtime.registry``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.http.request import validate_host
+from django.urls import NoReverseMatch, reverse
+
+from realtime.conf import realtime_settings
 
 
-@register(Tags.security, deploy=False)
-def check_allowed_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+@register(Tags.security)
+def check_allowed_hosts(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``ALLOWED_HOSTS = ["*"]`` lets any ``Host`` through, and so any site origin for the WebSocket check."""
     if "*" not in settings.ALLOWED_HOSTS:
         return []
@@ -24,3 +31,94 @@ def check_allowed_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]
             id="realtime.W001",
         )
     ]
+
+
+@register()
+def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The consumer and the publisher need a default channel layer."""
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    if layers.get("default", {}).get("BACKEND"):
+        return []
+    return [
+        Error(
+            "CHANNEL_LAYERS has no 'default' layer: live events cannot be published and sockets cannot subscribe.",
+            hint="For one process: CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}; "
+            "for several: channels_redis.pubsub.RedisPubSubChannelLayer with CONFIG {'hosts': [REDIS_URL]} "
+            "(pip install realtime[redis]).",
+            id="realtime.E001",
+        )
+    ]
+
+
+@register(Tags.urls)
+def check_urls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``realtime.urls`` must be mounted: the notification log, tickets and the ``history`` links live there."""
+    try:
+        reverse("realtime:notification-log")
+    except NoReverseMatch:
+        return [
+            Error(
+                "realtime.urls is not mounted: GET /.../notifications/ (replay over REST) and the WebSocket ticket "
+                "endpoint do not exist, and subscribe replies cannot link to the history.",
+                hint="Add path('api/', include('realtime.urls')) to your ROOT_URLCONF.",
+                id="realtime.E002",
+            )
+        ]
+    except Exception:  # a broken URLconf is reported by Django's own checks
+        return []
+    return []
+
+
+@register()
+def check_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``REALTIME["BASE_URL"]`` must be an absolute URL on one of ``ALLOWED_HOSTS``; hyperlinked payloads need it."""
+    from realtime.registry import registry
+
+    base_url = realtime_settings.BASE_URL
+    messages: list[CheckMessage] = []
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            messages.append(
+                Error(
+                    f"REALTIME['BASE_URL'] = {base_url!r} is not an absolute http(s) URL.",
+                    hint="Set it to the address clients reach the API at, e.g. 'https://api.example.com'.",
+                    id="realtime.E003",
+                )
+            )
+        elif not validate_host(parts.hostname, settings.ALLOWED_HOSTS or [".localhost", "127.0.0.1", "[::1]"]):
+            messages.append(
+                Error(
+                    f"REALTIME['BASE_URL'] names host {parts.hostname!r}, which is not in ALLOWED_HOSTS: rendering "
+                    f"hyperlinked payloads would fail.",
+                    hint=f"Add {parts.hostname!r} to ALLOWED_HOSTS, or correct BASE_URL.",
+                    id="realtime.E004",
+                )
+            )
+        return messages
+    for live in registry.declarations():
+        if _renders_urls(live.serializer_class):
+            messages.append(
+                Warning(
+                    f"{live.serializer_class.__name__} (live type {live.object_type!r}) renders hyperlinks, but "
+                    f"REALTIME['BASE_URL'] is not set: event payloads carry relative URLs where REST responses "
+                    f"carry absolute ones.",
+                    hint="Set REALTIME['BASE_URL'] to the address clients reach the API at.",
+                    id="realtime.W002",
+                )
+            )
+    return messages
+
+
+def _renders_urls(serializer_class: Any) -> bool:
+    from rest_framework.relations import HyperlinkedIdentityField, HyperlinkedRelatedField, ManyRelatedField
+
+    try:
+        fields = serializer_class().fields.values()
+    except Exception:
+        return False
+    for field in fields:
+        inner = field.child_relation if isinstance(field, ManyRelatedField) else field
+        if isinstance(inner, HyperlinkedRelatedField | HyperlinkedIdentityField):
+            return True
+    return False

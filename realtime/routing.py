@@ -1,4 +1,4 @@
-"""WebSocket routes of the realtime app, mounted by ``project.asgi``.
+"""WebSocket routes of the realtime app, mounted by ``realtime.asgi.websocket_application``.
 
 ``websocket_urlpatterns`` is the endpoint; ``websocket_fallback_urlpatterns``
 goes last in the outermost ``URLRouter`` and refuses the handshake of any
