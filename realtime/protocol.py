@@ -27,6 +27,21 @@ SUBSCRIBED: Final = "subscribed"
 UNSUBSCRIBED: Final = "unsubscribed"
 PONG: Final = "pong"
 ERROR: Final = "error"
+#: Several replayed events in one frame: ``{"type": "events", "events": [<event frame>, ...]}``.
+EVENTS: Final = "events"
+#: Sent before a deliberate close (restart): ``{"type": "reconnect", "after_ms": ..., "spread_ms": ...}``.
+RECONNECT: Final = "reconnect"
+
+#: Most events in one ``events`` frame (and roughly the most bytes).
+EVENTS_PER_FRAME: Final = 500
+EVENTS_FRAME_BYTES: Final = 256 * 1024
+
+# How an object stands to a live list (``meta.membership`` of a list's frames).
+MEMBERSHIP_ENTER: Final = "enter"
+MEMBERSHIP_UPDATE: Final = "update"
+MEMBERSHIP_LEAVE: Final = "leave"
+#: Query parameters of a list endpoint that a live list ignores (pagination).
+LIST_IGNORED_PARAMS: Final = ("limit", "offset", "page", "page_size", "cursor")
 
 # Why the server ended a subscription on its own (``unsubscribed.reason``).
 REASON_DELETED: Final = "deleted"
@@ -53,6 +68,8 @@ CLOSE_TRY_AGAIN: Final = 4503  # the server cannot serve sockets right now (chan
 CREATE: Final = "CREATE"
 UPDATE: Final = "UPDATE"
 DELETE: Final = "DELETE"
+#: An object left a live list (it still exists, the list's user may no longer see it or it stopped matching).
+LEAVE: Final = "LEAVE"
 
 # Action type of inbox notifications (a user-facing notification was created).
 NOTIFICATION_CREATED: Final = "CREATE_NOTIFICATION"

@@ -20,6 +20,19 @@ export const SUBSCRIBED = "subscribed";
 export const UNSUBSCRIBED = "unsubscribed";
 export const PONG = "pong";
 export const ERROR = "error";
+/** Several replayed events in one frame: `{type: "events", events: [...]}`. */
+export const EVENTS = "events";
+/** Sent before a deliberate close (restart): `{type: "reconnect", after_ms, spread_ms}`. */
+export const RECONNECT = "reconnect";
+
+/** Most events in one `events` frame (and roughly the most bytes). */
+export const EVENTS_PER_FRAME = 500;
+export const EVENTS_FRAME_BYTES = 262144;
+
+// How an object stands to a live list (`meta.membership` of a list's frames).
+export const MEMBERSHIP_ENTER = "enter";
+export const MEMBERSHIP_UPDATE = "update";
+export const MEMBERSHIP_LEAVE = "leave";
 
 // Why the server ended a subscription on its own (`unsubscribed.reason`).
 export const REASON_DELETED = "deleted";
@@ -46,6 +59,8 @@ export const CLOSE_TRY_AGAIN = 4503;
 export const CREATE = "CREATE";
 export const UPDATE = "UPDATE";
 export const DELETE = "DELETE";
+/** An object left a live list (it still exists; the list's user may no longer see it or it stopped matching). */
+export const LEAVE = "LEAVE";
 
 // Action type of inbox notifications (a user-facing notification was created).
 export const NOTIFICATION_CREATED = "CREATE_NOTIFICATION";
