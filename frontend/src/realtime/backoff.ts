@@ -1,15 +1,20 @@
 /**
- * Reconnect delays: exponential backoff with full jitter.
+ * Reconnect delays: a quick first retry, then exponential backoff with full jitter.
  *
- * Attempt `n` (0-based) waits a uniformly random time between `minMs` and
- * `min(maxMs, minMs * 2^n)`. The jitter spreads the reconnects of many
- * clients after a server restart instead of having them all arrive at once;
- * the floor keeps a flapping server from being hammered. `reset()` after a
- * connection has stayed up for a while starts again from the shortest delay.
+ * Attempt 0 waits a uniformly random time in `[0, firstMs]`: most drops are a
+ * server restarting or a network blip, and a short restart should not cost a
+ * long wait (the randomness still spreads thousands of clients). Attempt
+ * `n >= 1` waits a uniformly random time between `minMs` and
+ * `min(maxMs, minMs * 2^n)`: full jitter spreads the reconnects of many
+ * clients after a server restart instead of having them all arrive at once,
+ * and the floor keeps a flapping server from being hammered. `reset()` after
+ * a connection has stayed up for a while starts again from the quick retry.
  */
 
 export interface BackoffOptions {
-  /** Shortest delay, and the base of the exponent (default 500 ms). */
+  /** Longest first retry (default 250 ms; the first retry waits a random share of it). */
+  firstMs?: number;
+  /** Shortest later delay, and the base of the exponent (default 500 ms). */
   minMs?: number;
   /** Longest delay (default 20 s). */
   maxMs?: number;
@@ -17,36 +22,49 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+export const DEFAULT_FIRST_MS = 250;
 export const DEFAULT_MIN_MS = 500;
 export const DEFAULT_MAX_MS = 20_000;
 
 /** The delay before reconnect attempt `attempt` (0-based), given a random number in [0, 1). */
 export function backoffDelay({
   attempt,
+  firstMs = DEFAULT_FIRST_MS,
   minMs = DEFAULT_MIN_MS,
   maxMs = DEFAULT_MAX_MS,
   random,
 }: {
   attempt: number;
+  firstMs?: number;
   minMs?: number;
   maxMs?: number;
   random: number;
 }): number {
+  if (attempt <= 0) return random * Math.min(firstMs, maxMs);
   // 2 ** attempt overflows to Infinity long before it matters; min() caps it.
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.max(0, attempt));
+  const ceiling = Math.min(maxMs, minMs * 2 ** attempt);
   return minMs + random * (ceiling - minMs);
 }
 
 export class Backoff {
   private attempt = 0;
+  private readonly firstMs: number;
   private readonly minMs: number;
-  private readonly maxMs: number;
-  private readonly random: () => number;
+  readonly maxMs: number;
+  readonly random: () => number;
 
-  constructor({ minMs = DEFAULT_MIN_MS, maxMs = DEFAULT_MAX_MS, random = Math.random }: BackoffOptions = {}) {
-    if (!(minMs > 0) || !(maxMs >= minMs)) {
-      throw new RangeError(`Backoff needs 0 < minMs <= maxMs, got minMs=${minMs} maxMs=${maxMs}.`);
+  constructor({
+    firstMs = DEFAULT_FIRST_MS,
+    minMs = DEFAULT_MIN_MS,
+    maxMs = DEFAULT_MAX_MS,
+    random = Math.random,
+  }: BackoffOptions = {}) {
+    if (!(minMs > 0) || !(maxMs >= minMs) || !(firstMs >= 0)) {
+      throw new RangeError(
+        `Backoff needs 0 <= firstMs, 0 < minMs <= maxMs, got firstMs=${firstMs} minMs=${minMs} maxMs=${maxMs}.`,
+      );
     }
+    this.firstMs = firstMs;
     this.minMs = minMs;
     this.maxMs = maxMs;
     this.random = random;
@@ -59,12 +77,23 @@ export class Backoff {
 
   /** The delay before the next attempt; each call moves one attempt further. */
   next(): number {
-    const delay = backoffDelay({ attempt: this.attempt, minMs: this.minMs, maxMs: this.maxMs, random: this.random() });
+    const delay = backoffDelay({
+      attempt: this.attempt,
+      firstMs: this.firstMs,
+      minMs: this.minMs,
+      maxMs: this.maxMs,
+      random: this.random(),
+    });
     this.attempt += 1;
     return delay;
   }
 
-  /** Start again from the shortest delay (after a stable connection). */
+  /** Skip the quick first retry (after a close that says retrying at once would not help). */
+  skipFirst(): void {
+    if (this.attempt === 0) this.attempt = 1;
+  }
+
+  /** Start again from the quick first retry (after a stable connection). */
   reset(): void {
     this.attempt = 0;
   }

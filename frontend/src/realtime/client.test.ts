@@ -43,9 +43,10 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe("start-up", () => {
-  it("refuses to connect without a way to reload, saying how to fix it", () => {
+  it("refuses to subscribe to an object without a way to reload, saying how to fix it", () => {
     const client = new RealtimeClient({ url: "ws://test/", createSocket: mockSockets().createSocket });
-    expect(() => client.connect()).toThrow(/needs a `reload` option/);
+    expect(() => client.subscribe(FOO, { seq: 1, epoch: "ep1" })).toThrow(/needs a `reload` option/);
+    expect(() => client.subscribe(FOO, { seq: 1, epoch: "ep1" }, { reload: async () => null })).not.toThrow();
   });
 });
 
@@ -163,7 +164,7 @@ describe("reconnecting", () => {
     factory.last().receive(fooEvent("abc", 2));
     factory.last().drop();
     expect(client.status).toBe("reconnecting");
-    vi.advanceTimersByTime(499);
+    vi.advanceTimersByTime(249);
     expect(factory.sockets).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(factory.sockets).toHaveLength(2);
@@ -187,17 +188,17 @@ describe("reconnecting", () => {
       factory.last().drop();
       const before = factory.sockets.length;
       while (factory.sockets.length === before) {
-        vi.advanceTimersByTime(100);
-        elapsed += 100;
+        vi.advanceTimersByTime(50);
+        elapsed += 50;
       }
       delays.push(elapsed);
       elapsed = 0;
     }
-    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, 20000, 20000]);
+    expect(delays).toEqual([250, 1000, 2000, 4000, 8000, 16000, 20000, 20000]);
     factory.last().open();
     vi.advanceTimersByTime(5_000);
     factory.last().drop();
-    vi.advanceTimersByTime(500);
+    vi.advanceTimersByTime(250);
     expect(factory.sockets).toHaveLength(10);
   });
 
@@ -205,7 +206,7 @@ describe("reconnecting", () => {
     const { client, factory } = setup();
     client.connect();
     factory.last().drop();
-    vi.advanceTimersByTime(500);
+    vi.advanceTimersByTime(250);
     factory.last().open();
     vi.advanceTimersByTime(1_000);
     factory.last().drop();
@@ -347,17 +348,15 @@ describe("subscriptions ended by the server", () => {
     client.subscribe(FOO, { seq: 1, epoch: "ep1" });
     client.connect();
     factory.last().open();
-    const [inbox, foo] = factory.last().sentActions("subscribe");
+    const [batch] = factory.last().sentActions("subscribe");
     factory.last().receive({
       type: "subscribed",
-      request_id: inbox.request_id,
-      stream: "user.u2",
-      epoch: "in1",
-      seq: 1,
-      recovered: true,
-      replayed: 0,
+      request_id: batch.request_id,
+      results: [
+        { stream: "user.u2", epoch: "in1", seq: 1, recovered: true, replayed: 0 },
+        { error: { code: "not_found", message: "No." } },
+      ],
     });
-    factory.last().receive({ type: "error", request_id: foo.request_id, code: "not_found", message: "No." });
     factory.last().receive({ type: "unsubscribed", stream: "user.u2", reason: "revoked" });
     expect(streams).toEqual([null, "user.u2"]);
   });
@@ -382,5 +381,373 @@ describe("subscriptions ended by the server", () => {
     vi.advanceTimersByTime(2_000);
     expect(factory.last().sentActions("subscribe")).toHaveLength(2);
     expect(ended).toEqual([]);
+  });
+});
+
+describe("batch resubscribe", () => {
+  /** Three Foos and the inbox, live on the first socket, then the connection drops and comes back. */
+  function reconnected(options: Partial<ConstructorParameters<typeof RealtimeClient>[0]> = {}) {
+    const factory = mockSockets();
+    const client = new RealtimeClient({
+      url: "ws://test/",
+      createSocket: factory.createSocket,
+      reload: async () => ({ seq: 50, epoch: "ep1" }),
+      backoff: { random: () => 0 },
+      pingIntervalMs: 0,
+      ...options,
+    });
+    const applied: string[] = [];
+    client.addListener({ onEvent: (frame, key) => applied.push(`${key}@${frame.meta.seq}`) });
+    client.connect();
+    factory.last().open();
+    for (const [id, seq] of [
+      ["a", 1],
+      ["b", 5],
+      ["c", 9],
+    ] as const) {
+      client.subscribe({ objectType: "foo", id }, { seq, epoch: "ep1" });
+    }
+    client.subscribe({ objectType: protocol.INBOX }, { seq: 2, epoch: "in1" });
+    factory.last().drop();
+    vi.advanceTimersByTime(0);
+    factory.last().open();
+    return { client, factory, applied };
+  }
+
+  it("resubscribes everything in one subscribe with streams after a reconnect", () => {
+    const { factory } = reconnected();
+    expect(factory.last().sent).toEqual([
+      {
+        action: "subscribe",
+        request_id: "r5",
+        streams: [
+          { object_type: "foo", id: "a", since: 1, epoch: "ep1" },
+          { object_type: "foo", id: "b", since: 5, epoch: "ep1" },
+          { object_type: "foo", id: "c", since: 9, epoch: "ep1" },
+          { object_type: "inbox", since: 2, epoch: "in1" },
+        ],
+      },
+    ]);
+  });
+
+  it("applies each result of the batch in order: replayed, reloaded, failed", async () => {
+    const { client, factory, applied } = reconnected();
+    const ended: string[] = [];
+    client.addListener({ onEnded: ({ key, reason }) => ended.push(`${key}:${reason}`) });
+    factory.last().receive({ type: "events", events: [fooEvent("a", 2), fooEvent("a", 3)] });
+    factory.last().receive({
+      type: "subscribed",
+      request_id: "r5",
+      results: [
+        { stream: "foo.a", epoch: "ep1", seq: 3, recovered: true, replayed: 2 },
+        { stream: "foo.b", epoch: "ep1", seq: 50, recovered: false, replayed: 0, reason: "pruned" },
+        { error: { code: "not_found", message: "No such object, or you may not see it." } },
+        { stream: "user.u2", epoch: "in1", seq: 2, recovered: true, replayed: 0 },
+      ],
+    });
+    await vi.runAllTimersAsync();
+    expect(applied).toEqual(["foo.a@2", "foo.a@3"]);
+    expect(client.position({ objectType: "foo", id: "b" })).toEqual({ seq: 50, epoch: "ep1" });
+    expect(ended).toEqual(["foo.c:not_found"]);
+    expect(client.status).toBe("live");
+  });
+
+  it("chunks the batch at batchSize entries", () => {
+    const { factory } = reconnected({ batchSize: 3 });
+    const sent = factory.last().sentActions("subscribe");
+    expect(sent).toHaveLength(2);
+    expect((sent[0].streams as unknown[]).length).toBe(3);
+    // A chunk of one is a plain subscribe.
+    expect(sent[1]).toEqual({ action: "subscribe", request_id: "r6", object_type: "inbox", since: 2, epoch: "in1" });
+  });
+
+  it("chunks the batch so that no frame is larger than maxFrameBytes", () => {
+    const { factory } = reconnected({ maxFrameBytes: 200 });
+    const sent = factory.last().sent.map((message) => JSON.stringify(message).length);
+    expect(sent.length).toBeGreaterThan(1);
+    for (const bytes of sent) expect(bytes).toBeLessThanOrEqual(200);
+  });
+
+  it("falls back to one subscribe per stream when the server refuses the batch form", () => {
+    const { factory } = reconnected();
+    factory.last().receive({ type: "error", request_id: "r5", code: "invalid", message: "The message is not valid." });
+    const singles = factory.last().sentActions("subscribe").slice(1);
+    expect(singles.map((message) => [message.object_type, message.id, message.since])).toEqual([
+      ["foo", "a", 1],
+      ["foo", "b", 5],
+      ["foo", "c", 9],
+      ["inbox", undefined, 2],
+    ]);
+  });
+
+  it("retries the whole batch's streams later when the batch is rate_limited", () => {
+    const { factory } = reconnected();
+    factory.last().receive({ type: "error", request_id: "r5", code: "rate_limited", message: "Slow down." });
+    expect(factory.last().sentActions("subscribe")).toHaveLength(1);
+    vi.advanceTimersByTime(2_000);
+    expect(factory.last().sentActions("subscribe")).toHaveLength(5);
+  });
+});
+
+describe("events frames", () => {
+  it("applies every event of an events frame in order, dropping duplicates and holding to gaps", () => {
+    const { client, factory, applied, duplicates, gaps } = setup();
+    client.subscribe(FOO, { seq: 2, epoch: "ep1" });
+    client.connect();
+    factory.last().open();
+    factory.last().receive({ type: "events", events: [fooEvent("abc", 2), fooEvent("abc", 3), fooEvent("abc", 4)] });
+    answer(factory.last(), { seq: 4, recovered: true, replayed: 2 });
+    factory.last().receive({ type: "events", events: [fooEvent("abc", 6)] });
+    expect(applied).toEqual([3, 4]);
+    expect(duplicates).toEqual([2]);
+    expect(gaps).toEqual([6]);
+  });
+
+  it("ignores an events frame whose events are not a list", () => {
+    const { client, factory, applied } = setup();
+    client.subscribe(FOO, { seq: 1, epoch: "ep1" });
+    client.connect();
+    factory.last().open();
+    factory.last().receive({ type: "events", events: "nope" });
+    factory.last().receive(fooEvent("abc", 2));
+    expect(applied).toEqual([2]);
+  });
+});
+
+describe("live lists", () => {
+  const LIST = { objectType: "foo", list: { search: "plans", limit: "50", ordering: "-updated_at" } };
+  const NAME = "foo?ordering=-updated_at&search=plans";
+
+  function listEvent(id: string, seq: number, membership: string, list = NAME) {
+    const frame = fooEvent(id, seq);
+    const type = membership === "leave" ? "LEAVE_FOO" : "UPDATE_FOO";
+    return { ...frame, type, meta: { ...frame.meta, list, membership } };
+  }
+
+  function live() {
+    const context = setup();
+    const events: string[] = [];
+    context.client.connect();
+    context.factory.last().open();
+    context.client.subscribeList(
+      LIST,
+      { a: { seq: 3, epoch: "ep1" }, b: { seq: 7, epoch: "ep1" } },
+      { onEvent: (frame) => events.push(`${frame.meta.membership}:${frame.meta.id}@${frame.meta.seq}`) },
+    );
+    return { ...context, events };
+  }
+
+  it("names a list as the server does: sorted parameters, page parameters left out", () => {
+    expect(protocol.listName("foo", LIST.list)).toBe(NAME);
+    expect(protocol.listName("foo", {})).toBe("foo?");
+    expect(protocol.listName("foo", { tag: ["b", "a"], q: "x y" })).toBe("foo?q=x+y&tag=a&tag=b");
+  });
+
+  it("subscribes with list and have, and applies enter, update and leave once each", () => {
+    const { factory, events, duplicates, client } = live();
+    expect(factory.last().sent).toEqual([
+      { action: "subscribe", request_id: "r1", object_type: "foo", list: LIST.list, have: { a: 3, b: 7 } },
+    ]);
+    factory.last().receive({
+      type: "events",
+      events: [listEvent("c", 2, "enter"), listEvent("a", 4, "update"), listEvent("b", 8, "leave")],
+    });
+    factory.last().receive({ type: "subscribed", request_id: "r1", stream: NAME, list: true, members: 2, replayed: 3 });
+    expect(client.status).toBe("live");
+    factory.last().receive(listEvent("a", 4, "update")); // a duplicate
+    factory.last().receive(listEvent("b", 9, "leave")); // already gone
+    factory.last().receive(listEvent("c", 3, "update"));
+    expect(events).toEqual(["enter:c@2", "update:a@4", "leave:b@8", "update:c@3"]);
+    expect(duplicates).toEqual([4, 9]);
+    expect(client.members(LIST)).toEqual({ a: { seq: 4, epoch: "ep1" }, c: { seq: 3, epoch: "ep1" } });
+  });
+
+  it("keeps list frames and the object's own subscription apart", () => {
+    const { client, factory, events, applied } = live();
+    client.subscribe({ objectType: "foo", id: "a" }, { seq: 3, epoch: "ep1" });
+    factory.last().receive(listEvent("a", 4, "update"));
+    factory.last().receive(fooEvent("a", 4));
+    expect(events).toEqual(["update:a@4"]);
+    expect(applied).toEqual([4, 4]); // once for the list, once for the object
+  });
+
+  it("resubscribes after a reconnect with have set to what it holds now", () => {
+    const { factory } = live();
+    factory.last().receive(listEvent("c", 2, "enter"));
+    factory.last().receive(listEvent("b", 8, "leave"));
+    factory.last().drop();
+    vi.advanceTimersByTime(250);
+    factory.last().open();
+    expect(factory.last().sentActions("subscribe")).toEqual([
+      { action: "subscribe", request_id: "r2", object_type: "foo", list: LIST.list, have: { a: 3, c: 2 } },
+    ]);
+  });
+
+  it("routes frames by the server's name for the list when it spells it otherwise", () => {
+    const { factory, events } = live();
+    factory.last().receive(listEvent("c", 2, "enter", "foo?search=plans&ordering=-updated_at"));
+    factory.last().receive({
+      type: "subscribed",
+      request_id: "r1",
+      stream: "foo?search=plans&ordering=-updated_at",
+      list: true,
+      members: 3,
+      replayed: 1,
+    });
+    factory.last().receive(listEvent("c", 3, "update", "foo?search=plans&ordering=-updated_at"));
+    expect(events).toEqual(["enter:c@2", "update:c@3"]);
+  });
+
+  it("unsubscribes a list by its parameters when the last holder releases it", () => {
+    const context = setup();
+    context.client.connect();
+    context.factory.last().open();
+    const first = context.client.subscribeList(LIST, {});
+    const second = context.client.subscribeList(LIST, {});
+    first();
+    expect(context.factory.last().sentActions("unsubscribe")).toEqual([]);
+    second();
+    expect(context.factory.last().sentActions("unsubscribe")).toEqual([
+      { action: "unsubscribe", request_id: "r2", object_type: "foo", list: LIST.list },
+    ]);
+  });
+});
+
+describe("close codes and the restart hint", () => {
+  function connected(random = 0.5) {
+    const factory = mockSockets();
+    const closes: { code: number; delayMs: number | null; restart: boolean }[] = [];
+    const client = new RealtimeClient({
+      url: "ws://test/",
+      createSocket: factory.createSocket,
+      reload: async () => null,
+      backoff: { random: () => random },
+      pingIntervalMs: 0,
+    });
+    client.addListener({ onClosed: (info) => closes.push(info) });
+    client.connect();
+    factory.last().open();
+    return { client, factory, closes };
+  }
+
+  /** Milliseconds until the client opens its next socket. */
+  function waitForNextSocket(factory: ReturnType<typeof mockSockets>): number {
+    const before = factory.sockets.length;
+    let elapsed = 0;
+    while (factory.sockets.length === before && elapsed < 120_000) {
+      vi.advanceTimersByTime(10);
+      elapsed += 10;
+    }
+    return elapsed;
+  }
+
+  it("honours a reconnect frame: after_ms plus a random share of spread_ms, then 4503", () => {
+    const { factory, closes } = connected(0.5);
+    factory.last().receive({ type: "reconnect", after_ms: 1_000, spread_ms: 3_000 });
+    factory.last().drop(protocol.CLOSE_TRY_AGAIN);
+    expect(closes).toEqual([{ code: 4503, delayMs: 2_500, restart: true }]);
+    expect(waitForNextSocket(factory)).toBe(2_500);
+  });
+
+  it("spreads clients over the hint's window by their random draw", () => {
+    const delays = [0, 0.25, 0.99].map((random) => {
+      const { factory, closes } = connected(random);
+      factory.last().receive({ type: "reconnect", after_ms: 250, spread_ms: 3_000 });
+      factory.last().drop(protocol.CLOSE_TRY_AGAIN);
+      return closes[0].delayMs;
+    });
+    expect(delays).toEqual([250, 1000, 3220]);
+  });
+
+  it("backs off after a hinted reconnect that finds the server not back yet (no second quick retry)", () => {
+    const { factory } = connected(1);
+    factory.last().receive({ type: "reconnect", after_ms: 100, spread_ms: 0 });
+    factory.last().drop(protocol.CLOSE_TRY_AGAIN);
+    expect(waitForNextSocket(factory)).toBe(100);
+    factory.last().drop(1006);
+    expect(waitForNextSocket(factory)).toBe(1_000);
+  });
+
+  it("retries quickly after 4503 without a hint and after a dropped connection", () => {
+    for (const code of [protocol.CLOSE_TRY_AGAIN, 1006, protocol.CLOSE_TOO_SLOW]) {
+      const { factory } = connected(1);
+      factory.last().drop(code);
+      expect(waitForNextSocket(factory)).toBe(250);
+    }
+  });
+
+  it("skips the quick retry after 4500 (a server bug may recur)", () => {
+    const { factory } = connected(1);
+    factory.last().drop(protocol.CLOSE_SERVER_ERROR);
+    expect(waitForNextSocket(factory)).toBe(1_000);
+  });
+
+  it("waits about the longest backoff after 4429 (too many sockets)", () => {
+    const { factory, closes } = connected(0.5);
+    factory.last().drop(protocol.CLOSE_TOO_MANY_SOCKETS);
+    expect(closes[0].delayMs).toBe(15_000);
+    expect(waitForNextSocket(factory)).toBe(15_000);
+  });
+
+  it("reports 4413 (a frame too large: a client bug) and waits long before retrying", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const { factory, closes } = connected(0);
+    factory.last().drop(protocol.CLOSE_MESSAGE_TOO_BIG);
+    expect(error).toHaveBeenCalledWith(expect.stringMatching(/4413.*maxFrameBytes/));
+    expect(closes[0].delayMs).toBe(10_000);
+    error.mockRestore();
+  });
+
+  it("does not retry after 4401 or 4403, and says so", () => {
+    for (const code of [protocol.CLOSE_NOT_AUTHENTICATED, protocol.CLOSE_FORBIDDEN]) {
+      const { client, factory, closes } = connected();
+      factory.last().drop(code);
+      expect(closes).toEqual([{ code, delayMs: null, restart: false }]);
+      vi.advanceTimersByTime(120_000);
+      expect(factory.sockets).toHaveLength(1);
+      expect(client.status).toBe("closed");
+    }
+  });
+
+  it("forgets a restart hint once a new connection opened", () => {
+    const { factory } = connected(1);
+    factory.last().receive({ type: "reconnect", after_ms: 5_000, spread_ms: 0 });
+    factory.last().drop(protocol.CLOSE_TRY_AGAIN);
+    expect(waitForNextSocket(factory)).toBe(5_000);
+    factory.last().open();
+    vi.advanceTimersByTime(5_000);
+    factory.last().drop(1006);
+    expect(waitForNextSocket(factory)).toBe(250);
+  });
+});
+
+describe("shared subscriptions", () => {
+  it("calls every holder's handlers and unsubscribes when the last one releases", () => {
+    const { client, factory } = setup();
+    client.connect();
+    factory.last().open();
+    const seen: string[] = [];
+    const releaseA = client.subscribe(FOO, { seq: 1, epoch: "ep1" }, { onEvent: () => seen.push("a") });
+    const releaseB = client.subscribe(FOO, { seq: 1, epoch: "ep1" }, { onEvent: () => seen.push("b") });
+    answer(factory.last(), { seq: 1, recovered: true, replayed: 0 });
+    factory.last().receive(fooEvent("abc", 2));
+    releaseA();
+    factory.last().receive(fooEvent("abc", 3));
+    expect(seen).toEqual(["a", "b", "b"]);
+    expect(factory.last().sentActions("unsubscribe")).toEqual([]);
+    releaseB();
+    expect(factory.last().sentActions("unsubscribe")).toHaveLength(1);
+  });
+
+  it("uses a subscription's own reload over the client's", async () => {
+    const { client, factory } = setup(async () => ({ seq: 1, epoch: "global" }));
+    const own = vi.fn(async () => ({ seq: 30, epoch: "own" }));
+    client.subscribe(FOO, null, { reload: own });
+    client.connect();
+    factory.last().open();
+    answer(factory.last(), { seq: 30, recovered: false, replayed: 0 });
+    await vi.runAllTimersAsync();
+    expect(own).toHaveBeenCalledWith(FOO);
+    expect(client.position(FOO)).toEqual({ seq: 30, epoch: "own" });
   });
 });

@@ -33,6 +33,8 @@ export const EVENTS_FRAME_BYTES = 262144;
 export const MEMBERSHIP_ENTER = "enter";
 export const MEMBERSHIP_UPDATE = "update";
 export const MEMBERSHIP_LEAVE = "leave";
+/** Query parameters of a list endpoint that a live list ignores (pagination). */
+export const LIST_IGNORED_PARAMS: readonly string[] = ["limit", "offset", "page", "page_size", "cursor"];
 
 // Why the server ended a subscription on its own (`unsubscribed.reason`).
 export const REASON_DELETED = "deleted";
@@ -75,13 +77,30 @@ export function actionType(verb: string, objectType: string): string {
 
 export type RequestId = string | number;
 
-export interface SubscribeMessage {
-  action: typeof SUBSCRIBE;
-  request_id: RequestId;
+/** A list endpoint's query parameters (strings, or lists of strings for repeated parameters). */
+export type ListParams = Record<string, string | string[]>;
+
+/** What one subscription asks for: an object (`id`), the inbox, or a live list (`list` + `have`). */
+export interface SubscribeEntry {
   object_type: string;
   id?: string;
   since?: number;
   epoch?: string;
+  list?: ListParams;
+  /** The objects the client holds of the list, with the seq it has of each. */
+  have?: Record<string, number>;
+}
+
+export interface SubscribeMessage extends SubscribeEntry {
+  action: typeof SUBSCRIBE;
+  request_id: RequestId;
+}
+
+/** Many subscriptions in one message (after a reconnect); one `subscribed` with `results` answers it. */
+export interface BatchSubscribeMessage {
+  action: typeof SUBSCRIBE;
+  request_id: RequestId;
+  streams: SubscribeEntry[];
 }
 
 export interface UnsubscribeMessage {
@@ -89,6 +108,7 @@ export interface UnsubscribeMessage {
   request_id: RequestId;
   object_type: string;
   id?: string;
+  list?: ListParams;
 }
 
 export interface PingMessage {
@@ -96,7 +116,9 @@ export interface PingMessage {
   request_id: RequestId;
 }
 
-export type ClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
+export type ClientMessage = SubscribeMessage | BatchSubscribeMessage | UnsubscribeMessage | PingMessage;
+
+export type Membership = typeof MEMBERSHIP_ENTER | typeof MEMBERSHIP_UPDATE | typeof MEMBERSHIP_LEAVE;
 
 export interface EventMeta {
   stream: string;
@@ -106,6 +128,10 @@ export interface EventMeta {
   object_type: string;
   id: string | null;
   at: string;
+  /** On a live list's frames: the list's name (`foo?search=plans`). */
+  list?: string;
+  /** On a live list's frames: how the object stands to the list. */
+  membership?: Membership;
 }
 
 /** A logged change, as a Redux action: `{type: "UPDATE_FOO", payload, meta}`. */
@@ -115,16 +141,42 @@ export interface EventFrame<P = Record<string, unknown>> {
   meta: EventMeta;
 }
 
-export interface SubscribedFrame {
-  type: typeof SUBSCRIBED;
-  request_id?: RequestId;
+/** Replayed events, several to a frame: apply each as if it had come alone. */
+export interface EventsFrame {
+  type: typeof EVENTS;
+  events: EventFrame[];
+}
+
+/** The answer to one object or inbox subscription (or one entry of a batch). */
+export interface StreamSubscribed {
   stream: string;
   epoch: string | null;
   seq: number;
   recovered: boolean;
   replayed: number;
+  /** Why a `since` was not recovered: `epoch`, `pruned`, `ahead`, `limit` or `visibility`. */
+  reason?: string;
   history?: string;
 }
+
+/** The answer to a live list subscription (or one entry of a batch). */
+export interface ListSubscribed {
+  stream: string;
+  list: true;
+  members: number;
+  replayed: number;
+}
+
+/** A failed entry of a batch subscribe. */
+export interface EntryError {
+  error: { code: string; message: string; errors?: unknown };
+}
+
+export type SubscribeResult = StreamSubscribed | ListSubscribed | EntryError;
+
+export type SubscribedFrame = { type: typeof SUBSCRIBED; request_id?: RequestId } & (
+  StreamSubscribed | ListSubscribed | { results: SubscribeResult[] }
+);
 
 export interface UnsubscribedFrame {
   type: typeof UNSUBSCRIBED;
@@ -146,11 +198,32 @@ export interface ErrorFrame {
   errors?: unknown;
 }
 
-export type ControlFrame = SubscribedFrame | UnsubscribedFrame | PongFrame | ErrorFrame;
+/** Sent before the server closes on purpose (a restart): come back after `after_ms` plus a random share of `spread_ms`. */
+export interface ReconnectFrame {
+  type: typeof RECONNECT;
+  after_ms: number;
+  spread_ms: number;
+}
+
+export type ControlFrame = SubscribedFrame | UnsubscribedFrame | PongFrame | ErrorFrame | EventsFrame | ReconnectFrame;
 export type ServerFrame = ControlFrame | EventFrame;
 
 /** True for frames that are logged events (they carry `meta.seq`). */
 export function isEventFrame(frame: ServerFrame): frame is EventFrame {
   const meta = (frame as EventFrame).meta;
   return typeof meta === "object" && meta !== null && typeof meta.seq === "number";
+}
+
+/**
+ * A live list's name, as the server names it: `<type>?<sorted query string>`
+ * without the page parameters (`foo?ordering=-updated_at&search=plans`, `foo?`).
+ */
+export function listName(objectType: string, params: ListParams): string {
+  const pairs: [string, string][] = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (LIST_IGNORED_PARAMS.includes(key)) continue;
+    for (const item of Array.isArray(value) ? value : [value]) pairs.push([key, item]);
+  }
+  pairs.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
+  return `${objectType}?${new URLSearchParams(pairs).toString()}`;
 }
