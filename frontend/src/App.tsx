@@ -1,18 +1,30 @@
-/** The demo's layout: log in, or your Foos, the selected one, your inbox and the connection state. */
+/** The demo's layout: log in, or your Foos (and a search), the selected one, your inbox and the connection state. */
+import { useLogoutMutation, useMeQuery } from "./api/api";
+import { describeError } from "./api/http";
 import { ConnectionIndicator } from "./components/ConnectionIndicator";
 import { FooDetail } from "./components/FooDetail";
-import { FooList } from "./components/FooList";
+import { FooList, FooSearch } from "./components/FooList";
 import { Inbox } from "./components/Inbox";
 import { LoginForm } from "./components/LoginForm";
 import { ReplayNote } from "./components/ReplayNote";
-import { logout } from "./store/authSlice";
-import { useAppDispatch, useAppSelector } from "./store/hooks";
 
 export function App() {
-  const dispatch = useAppDispatch();
-  const { status, user } = useAppSelector((state) => state.auth);
+  const { data: user, isLoading, error, refetch } = useMeQuery();
+  const [logout] = useLogoutMutation();
 
-  if (status === "unknown") return <p className="loading">Loading…</p>;
+  if (isLoading) return <p className="loading">Loading…</p>;
+  if (error) {
+    return (
+      <div className="login">
+        <p className="error" role="alert">
+          {describeError(error)}
+        </p>
+        <button type="button" onClick={() => refetch()}>
+          Try again
+        </button>
+      </div>
+    );
+  }
   if (!user) return <LoginForm />;
 
   return (
@@ -24,13 +36,16 @@ export function App() {
         <span className="user" data-testid="username">
           {user.username}
         </span>
-        <button type="button" className="link" onClick={() => dispatch(logout())}>
+        <button type="button" className="link" onClick={() => logout()}>
           Log out
         </button>
       </header>
       <ReplayNote />
       <main className="app-main">
-        <FooList />
+        <div className="lists">
+          <FooList />
+          <FooSearch />
+        </div>
         <FooDetail />
       </main>
     </div>

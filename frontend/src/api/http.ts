@@ -1,15 +1,17 @@
 /**
- * The REST calls the demo makes, over `fetch` with the Django session.
+ * The REST transport of the demo: `fetch` with the Django session, the CSRF
+ * header on unsafe methods, and errors as sentences a person can read.
  *
  * Unsafe methods send the CSRF token from Django's `csrftoken` cookie (set by
- * `GET /api/auth/csrf`, and rotated by login). Tests pass their own `Api`
- * object to `makeStore()` instead of mocking `fetch`.
+ * `GET /api/auth/csrf`, and rotated by login). `baseQuery` is the RTK Query
+ * base query built on it; `requestJson` is the same request for code that
+ * runs outside a query (the realtime reloads).
  */
-import type { FooChanges, FooResource, InboxNotification, InboxPage, User } from "./types";
+import type { BaseQueryFn } from "@reduxjs/toolkit/query";
 
 export class ApiError extends Error {
   constructor(
-    readonly status: number,
+    readonly status: number | "offline",
     readonly body: unknown,
   ) {
     super(errorMessage(status, body));
@@ -17,31 +19,28 @@ export class ApiError extends Error {
   }
 }
 
-/** A readable message from a DRF error body (`detail`, field errors or `non_field_errors`). */
-export function errorMessage(status: number, body: unknown): string {
+const FIELD_NAMES: Record<string, string> = { name: "Name", bar: "Bar", members: "Shared with" };
+
+/** A readable sentence for a failed request: DRF's `detail`, a field error, or what the status means. */
+export function errorMessage(status: number | "offline", body: unknown): string {
+  if (status === "offline") {
+    return "The server could not be reached, so nothing was saved. Check that it is running and try again.";
+  }
   if (body && typeof body === "object") {
     const record = body as Record<string, unknown>;
     if (typeof record.detail === "string") return record.detail;
-    for (const value of Object.values(record)) {
-      if (Array.isArray(value) && typeof value[0] === "string") return value[0];
+    for (const [field, value] of Object.entries(record)) {
+      if (Array.isArray(value) && typeof value[0] === "string") {
+        const label = FIELD_NAMES[field];
+        return label && field !== "non_field_errors" ? `${label}: ${value[0]}` : value[0];
+      }
     }
   }
+  if (status === 404) return "This no longer exists, or you may no longer see it.";
+  if (status === 403) return "You may not do that.";
+  if (status === 429) return "Too many requests: wait a moment and try again.";
+  if (status >= 500) return `The server failed (${status}); nothing was changed. Try again in a moment.`;
   return `The server answered ${status}.`;
-}
-
-export interface Api {
-  csrf(): Promise<void>;
-  me(): Promise<User | null>;
-  login(username: string, password: string): Promise<User>;
-  logout(): Promise<void>;
-  listFoos(): Promise<FooResource[]>;
-  /** The Foo, or `null` when it does not exist or you may not see it (404). */
-  getFoo(id: string): Promise<FooResource | null>;
-  createFoo(changes: FooChanges): Promise<FooResource>;
-  updateFoo(id: string, changes: FooChanges): Promise<FooResource>;
-  deleteFoo(id: string): Promise<void>;
-  inbox(): Promise<InboxPage>;
-  markRead(id: string, read: boolean): Promise<InboxNotification>;
 }
 
 function readCookie(name: string): string | null {
@@ -55,54 +54,83 @@ function readCookie(name: string): string | null {
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export function createHttpApi({ fetchImpl = globalThis.fetch.bind(globalThis) } = {}): Api {
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (!SAFE.has(method)) headers["X-CSRFToken"] = readCookie("csrftoken") ?? "";
-    const response = await fetchImpl(path, {
+export interface Request {
+  url: string;
+  method?: string;
+  body?: unknown;
+  params?: Record<string, string | string[] | undefined>;
+}
+
+function withParams(url: string, params: Request["params"]): string {
+  if (!params) return url;
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const item of value === undefined ? [] : Array.isArray(value) ? value : [value]) search.append(key, item);
+  }
+  const query = search.toString();
+  return query ? `${url}?${query}` : url;
+}
+
+/** One JSON request; throws `ApiError` (with a readable message) on failure. */
+export async function requestJson<T>(
+  { url, method = "GET", body, params }: Request,
+  fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init),
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (!SAFE.has(method)) headers["X-CSRFToken"] = readCookie("csrftoken") ?? "";
+  let response: Response;
+  try {
+    response = await fetchImpl(withParams(url, params), {
       method,
       headers,
       credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await response.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!response.ok) throw new ApiError(response.status, data);
-    return data as T;
+  } catch {
+    throw new ApiError("offline", null); // fetch rejects only when no answer came at all
   }
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null; // a proxy's HTML error page
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data as T;
+}
 
-  async function orNull<T>(call: Promise<T>, ...statuses: number[]): Promise<T | null> {
+/** The error of a failed query or mutation, as RTK Query stores it. */
+export interface QueryError {
+  status: number | "offline";
+  message: string;
+  body: unknown;
+}
+
+/** The `fetch` in a store's thunk extra argument (`{fetch}`: tests pass their own), else the browser's. */
+export function fetchOf(extra: unknown): typeof fetch | undefined {
+  return (extra as { fetch?: typeof fetch } | undefined)?.fetch;
+}
+
+/** RTK Query's base query over `requestJson`. */
+export function createBaseQuery(): BaseQueryFn<Request | string, unknown, QueryError> {
+  return async (request, { extra }) => {
     try {
-      return await call;
+      const data = await requestJson(typeof request === "string" ? { url: request } : request, fetchOf(extra));
+      return { data };
     } catch (error) {
-      if (error instanceof ApiError && statuses.includes(error.status)) return null;
+      if (error instanceof ApiError)
+        return { error: { status: error.status, message: error.message, body: error.body } };
       throw error;
     }
-  }
-
-  return {
-    csrf: () => request<unknown>("GET", "/api/auth/csrf").then(() => undefined),
-    me: () => orNull(request<User>("GET", "/api/me"), 401, 403),
-    login: (username, password) => request<User>("POST", "/api/auth/login", { username, password }),
-    logout: () => request<unknown>("POST", "/api/auth/logout").then(() => undefined),
-    async listFoos() {
-      const foos: FooResource[] = [];
-      let url: string | null = "/api/foo?limit=200";
-      while (url) {
-        const page: { results: FooResource[]; next: string | null } = await request("GET", url);
-        foos.push(...page.results);
-        const next: URL | null = page.next ? new URL(page.next, "http://localhost") : null;
-        url = next ? next.pathname + next.search : null;
-      }
-      return foos;
-    },
-    getFoo: (id) => orNull(request<FooResource>("GET", `/api/foo/${encodeURIComponent(id)}`), 404),
-    createFoo: (changes) => request<FooResource>("POST", "/api/foo", changes),
-    updateFoo: (id, changes) => request<FooResource>("PATCH", `/api/foo/${encodeURIComponent(id)}`, changes),
-    deleteFoo: (id) => request<unknown>("DELETE", `/api/foo/${encodeURIComponent(id)}`).then(() => undefined),
-    inbox: () => request<InboxPage>("GET", "/api/notifications/"),
-    markRead: (id, read) =>
-      request<InboxNotification>("PATCH", `/api/notifications/${encodeURIComponent(id)}`, { read }),
   };
+}
+
+/** The sentence for any error a query or mutation returned. */
+export function describeError(error: unknown): string {
+  if (error && typeof error === "object" && typeof (error as QueryError).message === "string") {
+    return (error as QueryError).message;
+  }
+  return "Something went wrong; try again.";
 }

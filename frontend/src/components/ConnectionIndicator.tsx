@@ -1,4 +1,4 @@
-/** The socket's state: live, replaying (catching up after a (re)connect), reconnecting, offline. */
+/** The socket's state: live, replaying (catching up after a (re)connect), reconnecting (and why), offline. */
 import type { ConnectionStatus } from "../realtime";
 import { useAppSelector } from "../store/hooks";
 
@@ -12,11 +12,12 @@ const LABELS: Record<ConnectionStatus, string> = {
 };
 
 export function ConnectionIndicator() {
-  const status = useAppSelector((state) => state.realtime.status);
+  const { status, lastClose } = useAppSelector((state) => state.realtime);
+  const restarting = status === "reconnecting" && lastClose?.restart;
   return (
     <span className={`connection connection-${status}`} data-testid="connection-status" data-status={status}>
       <span className="dot" aria-hidden="true" />
-      {LABELS[status]}
+      {restarting ? "server restarting…" : LABELS[status]}
     </span>
   );
 }

@@ -1,12 +1,17 @@
 /**
- * The selected Foo. Its owner (or staff) edits name, bar and members; others
- * watch it change live. Fields follow live changes until you start typing.
+ * The selected Foo, live. Its owner (or staff) edits name, bar and members;
+ * others watch it change. Fields follow live changes until you start typing.
+ * When it is deleted or unshared while open, it says so instead of vanishing.
  */
+import { skipToken } from "@reduxjs/toolkit/query";
 import { useEffect, useState, type FormEvent } from "react";
 
-import type { Foo } from "../api/types";
-import { deleteFoo, fooSelectors, saveFoo } from "../store/foosSlice";
-import { useAppDispatch, useAppSelector } from "../store/hooks";
+import { useDeleteFooMutation, useGetFooQuery, useMeQuery, useUpdateFooMutation } from "../api/api";
+import { describeError, type QueryError } from "../api/http";
+import type { FooResource } from "../api/types";
+import { protocol } from "../realtime";
+import type { Gone } from "../realtime/rtkQuery";
+import { useAppSelector } from "../store/hooks";
 
 interface Draft {
   name: string;
@@ -14,19 +19,30 @@ interface Draft {
   members: string;
 }
 
-function draftOf(foo: Foo): Draft {
-  return { name: foo.name, bar: foo.bar, members: foo.members.join(", ") };
+function draftOf(foo: FooResource): Draft {
+  return { name: foo.name, bar: foo.bar ?? "", members: (foo.members ?? []).join(", ") };
+}
+
+/** What happened to a Foo that is no longer live here, in a sentence. */
+export function goneMessage(gone: Gone, foo: FooResource, me: string | undefined): string {
+  if (gone.reason === protocol.REASON_DELETED) {
+    return foo.owner === me ? "You deleted this Foo." : `${foo.owner} deleted this Foo.`;
+  }
+  if (gone.reason === protocol.REASON_REVOKED) return "This Foo is no longer shared with you.";
+  return "This Foo was deleted or is no longer shared with you.";
 }
 
 export function FooDetail() {
-  const dispatch = useAppDispatch();
-  const selectedId = useAppSelector((state) => state.foos.selectedId);
-  const foo = useAppSelector((state) => (selectedId ? fooSelectors.selectById(state, selectedId) : undefined));
-  const user = useAppSelector((state) => state.auth.user);
-  const position = useAppSelector((state) => (foo ? state.realtime.positions[`foo.${foo.id}`] : undefined));
+  const selectedId = useAppSelector((state) => state.session.selectedId);
+  const me = useMeQuery().data;
+  const { data, error, isLoading } = useGetFooQuery(selectedId ?? skipToken);
+  const [updateFoo, saving] = useUpdateFooMutation();
+  const [deleteFoo, deleting] = useDeleteFooMutation();
   const [draft, setDraft] = useState<Draft | null>(null);
   const [dirty, setDirty] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [error_, setError] = useState<string | null>(null);
+  const foo = data?.item;
 
   useEffect(() => {
     if (foo && !dirty) setDraft(draftOf(foo));
@@ -34,16 +50,46 @@ export function FooDetail() {
   useEffect(() => {
     setDirty(false);
     setError(null);
+    setConfirming(false);
   }, [selectedId]);
 
-  if (!foo || !draft) {
+  if (!selectedId) {
     return (
       <section className="foo-detail empty">
         <p className="muted">Select a Foo to see it live.</p>
       </section>
     );
   }
-  const canEdit = !!user && (user.username === foo.owner || user.is_staff);
+  if (isLoading) {
+    return (
+      <section className="foo-detail empty">
+        <p className="muted">Loading…</p>
+      </section>
+    );
+  }
+  if (error || !foo || !draft) {
+    const missing = (error as QueryError | undefined)?.status === 404;
+    return (
+      <section className="foo-detail empty" data-testid="foo-detail">
+        <p className="notice" role="status" data-testid="foo-gone">
+          {missing ? "This Foo does not exist, or it is no longer shared with you." : describeError(error ?? "unknown")}
+        </p>
+      </section>
+    );
+  }
+
+  if (data.gone) {
+    return (
+      <section className="foo-detail gone" aria-label="Selected Foo" data-testid="foo-detail">
+        <h2 data-testid="foo-detail-name">{foo.name}</h2>
+        <p className="notice" role="status" data-testid="foo-gone">
+          {goneMessage(data.gone, foo, me?.username)}
+        </p>
+      </section>
+    );
+  }
+
+  const canEdit = !!me && (me.username === foo.owner || me.is_staff);
 
   function change(field: keyof Draft, value: string) {
     setDraft((current) => (current ? { ...current, [field]: value } : current));
@@ -57,12 +103,19 @@ export function FooDetail() {
       .split(",")
       .map((name) => name.trim())
       .filter(Boolean);
-    const result = await dispatch(saveFoo({ id: foo.id, changes: { name: draft.name, bar: draft.bar, members } }));
-    if (saveFoo.rejected.match(result)) setError(result.error.message ?? "Could not save.");
+    const result = await updateFoo({ id: foo.id, changes: { name: draft.name, bar: draft.bar, members } });
+    if ("error" in result && result.error) setError(describeError(result.error));
     else {
       setError(null);
       setDirty(false);
     }
+  }
+
+  async function remove() {
+    if (!foo) return;
+    const result = await deleteFoo(foo.id);
+    if ("error" in result && result.error) setError(describeError(result.error));
+    setConfirming(false);
   }
 
   return (
@@ -73,12 +126,12 @@ export function FooDetail() {
         <dt>Owner</dt>
         <dd>{foo.owner}</dd>
         <dt>Shared with</dt>
-        <dd>{foo.members.length ? foo.members.join(", ") : "nobody"}</dd>
+        <dd>{foo.members?.length ? foo.members.join(", ") : "nobody"}</dd>
         <dt>Updated</dt>
         <dd>{new Date(foo.updated_at).toLocaleString()}</dd>
         <dt>Stream</dt>
         <dd className="mono">
-          foo.{foo.id} · seq {position?.seq ?? "–"}
+          {foo.stream.name} · seq {foo.stream.seq}
         </dd>
       </dl>
       {canEdit ? (
@@ -95,19 +148,31 @@ export function FooDetail() {
             Shared with (usernames, comma-separated)
             <input name="members" value={draft.members} onChange={(e) => change("members", e.target.value)} />
           </label>
-          {error && (
+          {error_ && (
             <p className="error" role="alert">
-              {error}
+              {error_}
             </p>
           )}
-          <div className="buttons">
-            <button type="submit" disabled={!dirty || !draft.name.trim()}>
-              Save
-            </button>
-            <button type="button" className="danger" onClick={() => dispatch(deleteFoo(foo.id))}>
-              Delete
-            </button>
-          </div>
+          {confirming ? (
+            <div className="buttons confirm" role="alertdialog" aria-label="Confirm delete">
+              <span>Delete “{foo.name}” for everyone?</span>
+              <button type="button" className="danger" onClick={remove} disabled={deleting.isLoading}>
+                Yes, delete
+              </button>
+              <button type="button" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </div>
+          ) : (
+            <div className="buttons">
+              <button type="submit" disabled={!dirty || !draft.name.trim() || saving.isLoading}>
+                Save
+              </button>
+              <button type="button" className="danger" onClick={() => setConfirming(true)}>
+                Delete
+              </button>
+            </div>
+          )}
         </form>
       ) : (
         <p className="muted">Shared with you by {foo.owner}: it updates here as they edit it.</p>

@@ -1,56 +1,108 @@
-/** Your Foos (owned and shared with you), live; and a form to create one. */
-import { useState, type FormEvent } from "react";
+/**
+ * Live lists of Foos: "Your Foos" (everything you can see) and a search (the
+ * same list filtered by `?search=`), each one `GET /api/foo?<params>` kept live
+ * by a list subscription: Foos enter, change and leave as they do on the server.
+ */
+import { skipToken } from "@reduxjs/toolkit/query";
+import { useEffect, useState, type FormEvent } from "react";
 
-import { createFoo, fooSelectors, fooSelected } from "../store/foosSlice";
+import { useCreateFooMutation, useListFoosQuery, useMeQuery } from "../api/api";
+import { describeError } from "../api/http";
+import type { FooResource } from "../api/types";
+import type { LiveList } from "../realtime/rtkQuery";
 import { useAppDispatch, useAppSelector } from "../store/hooks";
+import { openFoo } from "../store/session";
 
-export function FooList() {
+function Items({ list, testId }: { list: LiveList<FooResource>; testId: string }) {
   const dispatch = useAppDispatch();
-  const foos = useAppSelector(fooSelectors.selectAll);
-  const { loading, error, selectedId } = useAppSelector((state) => state.foos);
-  const me = useAppSelector((state) => state.auth.user?.username);
-  const [name, setName] = useState("");
-
-  async function create(event: FormEvent) {
-    event.preventDefault();
-    await dispatch(createFoo({ name }));
-    setName("");
-  }
-
-  function select(id: string) {
-    dispatch(fooSelected(id));
-    window.history.pushState(null, "", `/foo/${encodeURIComponent(id)}`);
-  }
-
+  const selectedId = useAppSelector((state) => state.session.selectedId);
+  const me = useMeQuery().data?.username;
   return (
-    <section className="foo-list" aria-label="Your Foos">
-      <h2>Your Foos</h2>
-      {loading && <p className="muted">Loading…</p>}
-      {error && <p className="error">{error}</p>}
-      <ul>
-        {foos.map((foo) => (
-          <li key={foo.id}>
+    <ul>
+      {list.ids.map((id) => {
+        const foo = list.entities[id];
+        return (
+          <li key={id}>
             <button
               type="button"
-              className={foo.id === selectedId ? "foo-item selected" : "foo-item"}
-              data-testid="foo-item"
-              data-foo-id={foo.id}
-              onClick={() => select(foo.id)}
+              className={id === selectedId ? "foo-item selected" : "foo-item"}
+              data-testid={testId}
+              data-foo-id={id}
+              onClick={() => dispatch(openFoo(id))}
             >
               <span className="foo-name">{foo.name}</span>
               <span className="foo-bar">{foo.bar}</span>
               {foo.owner !== me && <span className="badge">shared by {foo.owner}</span>}
             </button>
           </li>
-        ))}
-      </ul>
-      {!loading && foos.length === 0 && <p className="muted">No Foos yet.</p>}
+        );
+      })}
+    </ul>
+  );
+}
+
+export function FooList() {
+  const dispatch = useAppDispatch();
+  const { data, isLoading, error } = useListFoosQuery({});
+  const [createFoo, created] = useCreateFooMutation();
+  const [name, setName] = useState("");
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    const result = await createFoo({ name });
+    if ("data" in result && result.data) {
+      setName("");
+      dispatch(openFoo(result.data.id));
+    }
+  }
+
+  return (
+    <section className="foo-list" aria-label="Your Foos">
+      <h2>Your Foos</h2>
+      {isLoading && <p className="muted">Loading…</p>}
+      {error && <p className="error">{describeError(error)}</p>}
+      {data && <Items list={data} testId="foo-item" />}
+      {data && data.ids.length === 0 && <p className="muted">No Foos yet.</p>}
       <form className="new-foo" onSubmit={create}>
         <input placeholder="New Foo" aria-label="New Foo name" value={name} onChange={(e) => setName(e.target.value)} />
-        <button type="submit" disabled={!name.trim()}>
+        <button type="submit" disabled={!name.trim() || created.isLoading}>
           Create
         </button>
       </form>
+      {created.error && (
+        <p className="error" role="alert">
+          {describeError(created.error)}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The list filtered by a search term (name or bar), live as well. */
+export function FooSearch() {
+  const [term, setTerm] = useState("");
+  const [search, setSearch] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(term.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [term]);
+  const { data, error, isFetching } = useListFoosQuery(search ? { search } : skipToken);
+
+  return (
+    <section className="foo-list foo-search" aria-label="Search Foos">
+      <h2>Search</h2>
+      <input
+        type="search"
+        placeholder="Name or bar contains…"
+        aria-label="Search Foos"
+        value={term}
+        onChange={(e) => setTerm(e.target.value)}
+      />
+      {error && <p className="error">{describeError(error)}</p>}
+      {search && data && <Items list={data} testId="search-item" />}
+      {search && data && data.ids.length === 0 && !isFetching && (
+        <p className="muted">No Foo matches “{search}” yet: it shows up here live when one does.</p>
+      )}
     </section>
   );
 }

@@ -1,15 +1,25 @@
-/** Your inbox: unread count, and the notifications (click one to open its Foo and mark it read). */
+/**
+ * Your inbox: unread count, and the notifications. Clicking one opens its Foo
+ * (and puts it in the URL) and marks it read; an entry whose Foo you can no
+ * longer see (it is not in your live list) says so.
+ */
 import { useState } from "react";
 
-import { fooSelected } from "../store/foosSlice";
-import { useAppDispatch, useAppSelector } from "../store/hooks";
-import { inboxSelectors, markRead } from "../store/inboxSlice";
+import { FOO, isInboxEntry, useInboxQuery, useListFoosQuery, useMarkReadMutation } from "../api/api";
+import { useAppDispatch } from "../store/hooks";
+import { openFoo } from "../store/session";
 
 export function Inbox() {
   const dispatch = useAppDispatch();
-  const notifications = useAppSelector(inboxSelectors.selectAll);
-  const unread = useAppSelector((state) => state.inbox.unread);
+  const { data: page } = useInboxQuery();
+  const { data: visible } = useListFoosQuery({});
+  const [markRead] = useMarkReadMutation();
   const [open, setOpen] = useState(false);
+  const notifications = (page?.results ?? [])
+    .filter(isInboxEntry)
+    .map((frame) => frame.payload)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+  const unread = page?.unread ?? 0;
 
   return (
     <div className="inbox">
@@ -22,24 +32,32 @@ export function Inbox() {
       {open && (
         <ul className="inbox-panel" aria-label="Notifications">
           {notifications.length === 0 && <li className="muted">Nothing yet.</li>}
-          {notifications.map((notification) => (
-            <li key={notification.id} className={notification.read ? "read" : "unread"} data-testid="notification">
-              <button
-                type="button"
-                onClick={() => {
-                  if (!notification.read) dispatch(markRead({ id: notification.id, read: true }));
-                  if (notification.object_type === "foo" && notification.object_id) {
-                    dispatch(fooSelected(notification.object_id));
-                  }
-                  setOpen(false);
-                }}
-              >
-                <strong>{notification.title}</strong>
-                {notification.body && <span className="body">{notification.body}</span>}
-                <time dateTime={notification.created_at}>{new Date(notification.created_at).toLocaleString()}</time>
-              </button>
-            </li>
-          ))}
+          {notifications.map((notification) => {
+            const foo = notification.object_type === FOO ? notification.object_id : null;
+            const unavailable = !!foo && !!visible && !(foo in visible.entities);
+            const classes = [notification.read ? "read" : "unread", unavailable ? "unavailable" : ""];
+            return (
+              <li key={notification.id} className={classes.join(" ").trim()} data-testid="notification">
+                <button
+                  type="button"
+                  onClick={() => {
+                    if (!notification.read) markRead({ id: notification.id, read: true });
+                    if (foo) dispatch(openFoo(foo));
+                    setOpen(false);
+                  }}
+                >
+                  <strong>{notification.title}</strong>
+                  {notification.body && <span className="body">{notification.body}</span>}
+                  {unavailable && (
+                    <span className="unavailable-note" data-testid="notification-unavailable">
+                      You can no longer see this Foo.
+                    </span>
+                  )}
+                  <time dateTime={notification.created_at}>{new Date(notification.created_at).toLocaleString()}</time>
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
     </div>

@@ -1,23 +1,22 @@
 /** Log in with a Django username and password (a session cookie, used by REST and the WebSocket alike). */
 import { useState, type FormEvent } from "react";
 
-import { login } from "../store/authSlice";
-import { useAppDispatch, useAppSelector } from "../store/hooks";
+import { useLoginMutation } from "../api/api";
+import { describeError } from "../api/http";
+import { useAppSelector } from "../store/hooks";
 
 export function LoginForm() {
-  const dispatch = useAppDispatch();
-  const error = useAppSelector((state) => state.auth.error);
+  const notice = useAppSelector((state) => state.session.notice);
+  const [login, { isLoading, error }] = useLoginMutation();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    await dispatch(login({ username, password }));
-    setBusy(false);
+    await login({ username, password });
   }
 
+  const message = error ? describeError(error) : notice;
   return (
     <form className="login" onSubmit={submit} aria-label="Log in">
       <h1>Realtime Foos</h1>
@@ -35,12 +34,12 @@ export function LoginForm() {
           onChange={(e) => setPassword(e.target.value)}
         />
       </label>
-      {error && (
+      {message && (
         <p className="error" role="alert">
-          {error}
+          {message}
         </p>
       )}
-      <button type="submit" disabled={busy || !username || !password}>
+      <button type="submit" disabled={isLoading || !username || !password}>
         Log in
       </button>
       <p className="hint">Demo users: alice / alice-demo, bob / bob-demo.</p>

@@ -1,7 +1,8 @@
 /**
  * The realtime client, to lift into any app: `new RealtimeClient({reload})`,
  * `client.subscribe({objectType: "foo", id}, foo.stream)`, listen with
- * `client.addListener({onEvent, onStatus, ...})`. No React or Redux inside.
+ * `client.addListener({onEvent, onStatus, ...})`. No React or Redux inside;
+ * `rtkQuery.ts` (imported on its own) keeps RTK Query cache entries live with it.
  */
 export { Backoff, backoffDelay, type BackoffOptions } from "./backoff";
 export {
@@ -18,7 +19,8 @@ export {
   type Reload,
   type SocketLike,
   type SubscribedInfo,
+  type SubscriptionHandlers,
   type Target,
 } from "./client";
 export * as protocol from "./protocol";
-export type { EventFrame, EventMeta } from "./protocol";
+export type { EventFrame, EventMeta, ListParams } from "./protocol";

@@ -1,69 +1,78 @@
 /**
- * `makeStore()`: the demo's Redux store, wired to a `RealtimeClient`.
+ * `makeStore()`: the demo's Redux store: the RTK Query API, the connection
+ * status, the session; and the session's life cycle around the socket.
  *
- * Tests pass their own `api` (REST) and `client` (with a mock socket);
- * the app uses the defaults (fetch, and a socket to this page's host).
+ * A user (found on load, or logged in) connects the `RealtimeClient`;
+ * logging out, or the server refusing the socket (4401/4403), closes it,
+ * forgets every subscription and empties the cache. Tests pass their own
+ * `fetchImpl` and `client` (with a mock socket).
  */
-import { configureStore, createListenerMiddleware } from "@reduxjs/toolkit";
+import { configureStore, createListenerMiddleware, isAnyOf } from "@reduxjs/toolkit";
 
-import { createHttpApi, type Api } from "../api/http";
-import type { InboxNotification } from "../api/types";
+import { api } from "../api/api";
+import type { User } from "../api/types";
 import { protocol, RealtimeClient } from "../realtime";
-import auth, { sessionEnded, sessionStarted } from "./authSlice";
-import foos, { FOO, fetchFoo, loadFoos } from "./foosSlice";
-import inbox, { loadInbox } from "./inboxSlice";
-import realtime, { connectionRefused, connectRequested, disconnectRequested, isEventOf, reset } from "./realtimeSlice";
-import { createRealtimeMiddleware } from "./realtimeMiddleware";
-import type { ThunkAppDispatch, ThunkExtra } from "./types";
+import { bindRealtime, realtimeActions, realtimeSlice } from "../realtime/rtkQuery";
+import session, { fooPath, fooSelected, sessionEnded } from "./session";
 
 export function makeStore({
-  api = createHttpApi(),
+  fetchImpl,
   client = new RealtimeClient(),
-}: { api?: Api; client?: RealtimeClient } = {}) {
-  const listeners = createListenerMiddleware<unknown, ThunkAppDispatch, ThunkExtra>({ extra: { api } });
-
-  // A session starts: open the socket (subscribe requests queue until it is up) and load.
-  listeners.startListening({
-    actionCreator: sessionStarted,
-    effect: (_, { dispatch }) => {
-      dispatch(connectRequested());
-      dispatch(loadFoos());
-      dispatch(loadInbox());
-    },
-  });
-  const endSession = (_: unknown, { dispatch }: { dispatch: ThunkAppDispatch }) => {
-    dispatch(disconnectRequested());
-    dispatch(reset());
-  };
-  listeners.startListening({ actionCreator: sessionEnded, effect: endSession });
-  // The socket was refused (session expired, user deactivated): back to the login form.
-  listeners.startListening({ actionCreator: connectionRefused, effect: endSession });
-  // A Foo was shared with you: load it (which subscribes to it).
-  listeners.startListening({
-    predicate: isEventOf<InboxNotification>(protocol.NOTIFICATION_CREATED),
-    effect: (action, { dispatch, getState }) => {
-      const { object_type: objectType, object_id: id } = (action as { payload: InboxNotification }).payload;
-      const state = getState() as RootState;
-      if (objectType === FOO && id && !state.foos.entities[id]) dispatch(fetchFoo(id));
-    },
-  });
+  history = typeof window === "undefined" ? null : window.history,
+}: { fetchImpl?: typeof fetch; client?: RealtimeClient; history?: History | null } = {}) {
+  const listeners = createListenerMiddleware();
 
   const store = configureStore({
-    reducer: { auth, foos, inbox, realtime },
+    reducer: { [api.reducerPath]: api.reducer, realtime: realtimeSlice.reducer, session },
     middleware: (getDefault) =>
-      getDefault({ thunk: { extraArgument: { api } } })
+      getDefault({ thunk: { extraArgument: { realtime: client, fetch: fetchImpl } } })
         .prepend(listeners.middleware)
-        .concat(
-          createRealtimeMiddleware({
-            client,
-            reloaders: {
-              [FOO]: (dispatch, target) => dispatch(fetchFoo(target.id!)).unwrap(),
-              [protocol.INBOX]: (dispatch) => dispatch(loadInbox()).unwrap(),
-            },
-          }),
-        ),
+        .concat(api.middleware),
   });
-  return store;
+
+  const end = (notice: string | null) => {
+    client.close();
+    client.clear();
+    store.dispatch(api.util.resetApiState());
+    store.dispatch(realtimeActions.reset());
+    store.dispatch(sessionEnded(notice));
+    // Anonymous now: say so without asking the server again.
+    store.dispatch(api.util.upsertQueryData("me", undefined, null));
+  };
+
+  // A user: connect (subscribes made meanwhile are queued).
+  listeners.startListening({
+    matcher: isAnyOf(api.endpoints.me.matchFulfilled, api.endpoints.login.matchFulfilled),
+    effect: (action) => {
+      const user = (action as { payload?: User | null }).payload;
+      if (user) {
+        if (api.endpoints.login.matchFulfilled(action)) store.dispatch(api.util.upsertQueryData("me", undefined, user));
+        store.dispatch(sessionEnded(null));
+        client.connect();
+      }
+    },
+  });
+  listeners.startListening({ matcher: api.endpoints.logout.matchFulfilled, effect: () => end(null) });
+  // A Foo deleted from this page goes away from the URL too.
+  listeners.startListening({
+    matcher: api.endpoints.deleteFoo.matchFulfilled,
+    effect: (action) => {
+      if (store.getState().session.selectedId === action.meta.arg.originalArgs) {
+        store.dispatch(fooSelected(null));
+        history?.pushState(null, "", fooPath(null));
+      }
+    },
+  });
+
+  bindRealtime(client, store.dispatch);
+  client.addListener({
+    onClosed: ({ code }) => {
+      if (code === protocol.CLOSE_NOT_AUTHENTICATED || code === protocol.CLOSE_FORBIDDEN) {
+        end("Your session has ended: log in again.");
+      }
+    },
+  });
+  return Object.assign(store, { client });
 }
 
 export type AppStore = ReturnType<typeof makeStore>;
