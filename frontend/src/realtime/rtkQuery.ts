@@ -71,7 +71,8 @@ export interface CacheLifecycle<Data> {
 
 export type OnCacheEntryAdded<Arg, Data> = (arg: Arg, lifecycle: CacheLifecycle<Data>) => Promise<void>;
 
-function clientOf(extra: unknown): RealtimeClient {
+/** The client in a store's thunk extra argument; throws, saying how to pass it, when there is none. */
+export function clientOf(extra: unknown): RealtimeClient {
   const client = (extra as Partial<RealtimeExtra> | undefined)?.realtime;
   if (!client) {
     throw new Error(
