@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import re
 import secrets
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +120,10 @@ class SilentClient:
         except OSError:
             return False
         return self.tcp_state() == TCP_ESTABLISHED
+
+    def unread_bytes(self) -> int:
+        """How many received bytes the kernel holds for this client, without reading them (``FIONREAD``)."""
+        return struct.unpack("i", fcntl.ioctl(self.sock, termios.FIONREAD, b"\0" * 4))[0]
 
     def tcp_state(self) -> int:
         """The kernel's state of the connection, read without reading any data (``TCP_INFO``)."""

@@ -32,6 +32,7 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -40,7 +41,6 @@ from bench.hostile import (
     HOSTILE_FRAMES,
     OVERSIZED,
     SENTINEL,
-    TCP_ESTABLISHED,
     SilentClient,
     never_reading_attack,
     probe_frame,
@@ -406,23 +406,48 @@ async def test_redis_down_refuses_new_sockets_with_4503_and_open_ones_survive_a_
 
 
 def test_a_client_leaving_during_a_replay_is_not_an_error(daphne, token_for, alice, history_foo):
-    """Close (cleanly, or with a reset) right after a subscribe that replays 1,000 events: no error, no traceback."""
+    """Leave (with a close frame, or a reset) right after a subscribe that replays 1,000 events: no error logged."""
     server = daphne()
     headers = {"Authorization": f"Token {token_for(alice)}"}
-    for clean in (True, False) * 3:
-        # A receive buffer that holds the whole replay: the server sends at full speed while the client leaves.
-        client = SilentClient(host="127.0.0.1", port=server.port, headers=headers, rcvbuf=4 * MiB)
+    for clean in (True, False) * 2:
+        client = SilentClient(host="127.0.0.1", port=server.port, headers=headers, rcvbuf=256 * 1024)
         client.send_json(subscribe_message(history_foo, since=0))
+        wait_for(client.unread_bytes, what="the replay to begin")
         if clean:
             client.protocol.send_close(1000)
             client.pending += b"".join(client.protocol.data_to_send())
             client.flush()
-            wait_for(lambda c=client: c.tcp_state() != TCP_ESTABLISHED, what="the server to end the connection")
         else:
             client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
         client.close()
         wait_for(lambda: open_connections(server) == 0, what="the socket's release")
     log = full_log(server)
+    assert " ERROR " not in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.redis
+async def test_an_event_for_a_socket_the_server_is_closing_is_not_an_error(daphne, token_for, alice, bob):
+    """Token deleted: the server closes with 4403; an event during the close handshake is no ERROR "closed protocol"."""
+    foo = await sync_to_async(Foo.objects.create)(owner=alice, name="shared")
+    await sync_to_async(foo.members.add)(bob)
+    server = await sync_to_async(daphne)()
+    alice_token, bob_token = await sync_to_async(token_for)(alice), await sync_to_async(token_for)(bob)
+    # A client that does not answer the server's close frame: for the close handshake timeout the protocol is
+    # closing while daphne still delivers the socket's messages.
+    client = SilentClient(host="127.0.0.1", port=server.port, headers={"Authorization": f"Token {bob_token}"})
+    try:
+        client.send_json(subscribe_message(foo))
+        subscribed = await sync_to_async(wait_for)(client.unread_bytes, what="`subscribed`")
+        await sync_to_async(Token.objects.filter(key=bob_token).delete)()  # the recheck goes out through Redis
+        await sync_to_async(wait_for)(lambda: client.unread_bytes() > subscribed, what="the close frame (4403)")
+        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Token {alice_token}"}) as http:
+            response = await http.patch(f"/api/foo/{encode_id(foo.pk)}", json={"bar": "to a closing socket"})
+        assert response.status_code == 200
+        # The event reaches the consumer before the handshake times out (1 s) and the socket is released.
+        await sync_to_async(wait_for)(lambda: open_connections(server) == 0, what="the socket's release")
+    finally:
+        client.close()
+    log = full_log(server)
     assert not re.search(r"ERROR.*Attempt to send on a closed protocol", log)
     assert "Traceback" not in log
-    assert " ERROR " not in log
