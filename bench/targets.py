@@ -45,8 +45,11 @@ def rss_bytes(pid: int) -> int:
 class ServerProcess:
     """One server subprocess on ``port``; ``command`` may contain ``{port}``."""
 
-    def __init__(self, command: list[str], *, port: int, env: dict[str, str], http: bool = True) -> None:
+    def __init__(
+        self, command: list[str], *, port: int, env: dict[str, str], http: bool = True, cwd: Path = ROOT
+    ) -> None:
         self.port = port
+        self.cwd = cwd
         self.command = [part.format(port=port) for part in command]
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         self.http = http
@@ -59,7 +62,9 @@ class ServerProcess:
         return self.process.pid
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

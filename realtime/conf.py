@@ -29,8 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "USER_RATE_BURST": 100,
     "SEND_BUFFER_BYTES": 256 * 1024,
     "SEND_TIMEOUT": 10.0,
+    "DB_THREADS": 0,
     # Log and recovery
     "REPLAY_LIMIT": 1000,
+    "LIST_MAX_MEMBERS": 1000,
     "REPLAY_BUDGET": 10_000,
     "REPLAY_RATE": 1000.0,
     "REST_PAGE_SIZE": 100,
@@ -40,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     # Channel layer
     "GROUP_PREFIX": "rt",
     "SYNC_INTERVAL": 5.0,
+    "RECONNECT_AFTER_MS": 250,
+    "RECONNECT_SPREAD_MS": 3000,
     # Payloads
     "BASE_URL": "",
     # Auth

@@ -66,3 +66,26 @@ def event_frame(notification: Notification) -> dict[str, Any]:
             "at": timestamp(notification.created_at),
         },
     }
+
+
+def events_frames(texts: list[str]) -> list[str]:
+    """Encoded event frames packed into ``events`` frames of at most ``EVENTS_PER_FRAME`` events and about
+    ``EVENTS_FRAME_BYTES`` (an event larger than that goes alone), without encoding any event again."""
+    from realtime import protocol
+
+    frames: list[str] = []
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and (len(batch) >= protocol.EVENTS_PER_FRAME or size + len(text) > protocol.EVENTS_FRAME_BYTES):
+            frames.append(_events_frame(batch))
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text) + 1
+    if batch:
+        frames.append(_events_frame(batch))
+    return frames
+
+
+def _events_frame(texts: list[str]) -> str:
+    return '{"type":"events","events":[' + ",".join(texts) + "]}"

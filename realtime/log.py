@@ -20,12 +20,13 @@ such a client reloads the object over REST instead.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from realtime.events import Event
@@ -233,35 +234,48 @@ def stream_read(
     )
 
 
-def _stream_read_once(
-    *, stream: StreamRef, since: int | None, epoch: str | None, limit: int, allow_partial: bool
-) -> StreamHistory | None:
-    """One read of head and rows; ``None`` when the rows no longer match the head (history changed meanwhile)."""
-    head = stream_head(stream)
-    seq = head.seq if head else 0
-    current_epoch = head.epoch if head else None
-    pruned_through = head.pruned_through if head else 0
-    visibility_seq = head.visibility_seq if head else 0
+#: ``_refusal``'s answer when the rows after ``since`` are to be read.
+_READ = "read"
 
-    def refuse(reason: str | None) -> StreamHistory:
-        return StreamHistory(stream, current_epoch, seq, recovered=False, reason=reason, visibility_seq=visibility_seq)
 
+def _refusal(
+    *, head: Stream | None, since: int | None, epoch: str | None, limit: int, allow_partial: bool
+) -> str | None:
+    """Why a read of ``head``'s stream after ``since`` replays nothing (a reason, or ``None`` without ``since``),
+    or ``_READ`` when the rows are to be read. Decided from the head alone."""
     if since is None:
-        return refuse(None)
-    if epoch is not None and head is not None and epoch != current_epoch:
-        return refuse("epoch")
-    if epoch is not None and head is None:
-        return refuse("epoch")
+        return None
+    seq = head.seq if head else 0
+    if epoch is not None and (head is None or epoch != head.epoch):
+        return "epoch"
     if since > seq:
-        return refuse("ahead")
-    if since < pruned_through:
-        return refuse("pruned")
-    if since < visibility_seq - 1:
+        return "ahead"
+    if head is not None and since < head.pruned_through:
+        return "pruned"
+    if head is not None and since < head.visibility_seq - 1:
         # The requester may not have been able to see the object before its latest visibility change.
-        return refuse("visibility")
+        return "visibility"
     if seq - since > limit and not allow_partial:
-        return refuse("limit")
-    rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
+        return "limit"
+    return _READ
+
+
+def _history(stream: StreamRef, head: Stream | None, *, recovered: bool, reason: str | None = None) -> StreamHistory:
+    return StreamHistory(
+        stream,
+        head.epoch if head else None,
+        head.seq if head else 0,
+        recovered=recovered,
+        reason=reason,
+        visibility_seq=head.visibility_seq if head else 0,
+    )
+
+
+def _rows_history(
+    stream: StreamRef, head: Stream | None, rows: list[Notification], *, since: int, limit: int
+) -> StreamHistory | None:
+    """The history of ``rows`` read after ``since``; ``None`` when they no longer match the head."""
+    seq = head.seq if head else 0
     # Every seq up to the head we read had committed before we read it, so the rows must run since+1,
     # since+2, ... at least that far (or to the limit). A hole means retention or a reset committed between
     # the two queries; reading again sees its raised horizon (or new epoch) and refuses.
@@ -269,7 +283,56 @@ def _stream_read_once(
         return None
     for row in rows:
         row.stream = head
-    return StreamHistory(stream, current_epoch, seq, recovered=True, notifications=rows, visibility_seq=visibility_seq)
+    history = _history(stream, head, recovered=True)
+    history.notifications = rows
+    return history
+
+
+def _stream_read_once(
+    *, stream: StreamRef, since: int | None, epoch: str | None, limit: int, allow_partial: bool
+) -> StreamHistory | None:
+    """One read of head and rows; ``None`` when the rows no longer match the head (history changed meanwhile)."""
+    head = stream_head(stream)
+    decision = _refusal(head=head, since=since, epoch=epoch, limit=limit, allow_partial=allow_partial)
+    if decision != _READ:
+        return _history(stream, head, recovered=False, reason=decision)
+    rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
+    return _rows_history(stream, head, rows, since=since, limit=limit)
+
+
+def streams_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:
+    """``stream_read`` for many ``(stream, since, epoch)`` at once: one query for the heads, one for all rows.
+
+    Each answer is what ``stream_read`` would give for that stream alone
+    (a stream whose rows changed between the two queries is read again on
+    its own).
+    """
+    heads = {head.name: head for head in Stream.objects.filter(name__in={stream.name for stream, _, _ in reads})}
+    answers: list[StreamHistory | None] = []
+    wanted: dict[int, tuple[Stream, int]] = {}
+    for index, (stream, since, epoch) in enumerate(reads):
+        head = heads.get(stream.name)
+        decision = _refusal(head=head, since=since, epoch=epoch, limit=limit, allow_partial=False)
+        if decision != _READ:
+            answers.append(_history(stream, head, recovered=False, reason=decision))
+        elif head is None or head.seq == since:
+            answers.append(_history(stream, head, recovered=True))
+        else:
+            answers.append(None)
+            wanted[index] = (head, since)
+    rows_by_stream: dict[int, list[Notification]] = defaultdict(list)
+    if wanted:
+        condition = Q()
+        for head, since in {(head.pk, since): (head, since) for head, since in wanted.values()}.values():
+            condition |= Q(stream_id=head.pk, seq__gt=since, seq__lte=head.seq)
+        for row in Notification.objects.filter(condition).order_by("stream_id", "seq"):
+            rows_by_stream[row.stream_id].append(row)
+    for index, (head, since) in wanted.items():
+        stream = reads[index][0]
+        rows = [row for row in rows_by_stream[head.pk] if row.seq > since]
+        history = _rows_history(stream, head, rows, since=since, limit=limit)
+        answers[index] = history or stream_read(stream=stream, since=since, epoch=reads[index][2], limit=limit)
+    return answers  # type: ignore[return-value]
 
 
 def replay_floor(head: Stream | None) -> int:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from realtime import publish
-from realtime.streams import group_name
+from realtime.streams import group_name, type_group
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -74,6 +74,7 @@ class PendingPublish:
         visibility: bool,
         action: str | None,
     ) -> None:
+        self.__qualname__ = f"{type(self).__qualname__}({notification.stream.name}#{notification.seq})"
         self.notification = notification
         self.changes = changes
         self.token = token
@@ -86,6 +87,15 @@ class PendingPublish:
     def __call__(self) -> None:
         message = publish.event_message(self.notification, recheck=self.changes.recheck, visibility=self.visibility)
         publish.group_send(group_name(message["stream"]), message)
+        if self.action is not None:
+            # A tracked change: live lists of the type hear of it too (realtime.lists).
+            listed = {
+                **message,
+                "type": publish.LIST_MESSAGE,
+                "object_type": self.notification.stream.object_type,
+                "object_id": self.notification.stream.object_id,
+            }
+            publish.group_send(type_group(self.notification.stream.object_type), listed)
 
 
 def _connection(using: str | None) -> BaseDatabaseWrapper:

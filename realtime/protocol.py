@@ -32,6 +32,9 @@ EVENTS: Final = "events"
 #: Sent before a deliberate close (restart): ``{"type": "reconnect", "after_ms": ..., "spread_ms": ...}``.
 RECONNECT: Final = "reconnect"
 
+#: The WebSocket subprotocol a client asks for when it takes ``events`` frames (several replayed events per frame).
+SUBPROTOCOL_EVENTS: Final = "realtime.v2"
+
 #: Most events in one ``events`` frame (and roughly the most bytes).
 EVENTS_PER_FRAME: Final = 500
 EVENTS_FRAME_BYTES: Final = 256 * 1024

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 #: Channel-layer message types, handled by ``SubscriptionConsumer.realtime_event`` / ``realtime_recheck``.
 EVENT_MESSAGE = "realtime.event"
 RECHECK_MESSAGE = "realtime.recheck"
+#: The same event, to the object type's group, for live lists (``SubscriptionConsumer.realtime_listed``).
+LIST_MESSAGE = "realtime.listed"
 
 
 def event_message(notification: Notification, *, recheck: Any = None, visibility: bool = False) -> dict[str, Any]:
@@ -92,7 +94,10 @@ publisher_loop = PublisherLoop()
 
 
 def group_send(group: str, message: dict[str, Any]) -> bool:
-    """Send to a group from synchronous code; log (never raise) when the layer is unavailable."""
+    """Send to a group from synchronous code; log (never raise) when the layer is unavailable.
+
+    An event's copy for live lists (``LIST_MESSAGE``) is not counted again as a published event.
+    """
     layer = get_channel_layer()
     if layer is None:
         return False
@@ -111,5 +116,6 @@ def group_send(group: str, message: dict[str, Any]) -> bool:
         )
         metrics.publish_failed()
         return False
-    metrics.published()
+    if message["type"] != LIST_MESSAGE:
+        metrics.published()
     return True

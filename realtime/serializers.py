@@ -18,6 +18,7 @@ from rest_framework.exceptions import NotAuthenticated, NotFound
 from realtime import protocol
 from realtime.access import stream_authorize
 from realtime.conf import realtime_settings
+from realtime.lists import ListTarget, list_params
 from realtime.registry import registry
 from realtime.streams import StreamRef, inbox_stream
 
@@ -56,18 +57,31 @@ class StrictCharField(serializers.CharField):
 
 
 class TargetSerializer(serializers.Serializer):
-    """Which stream a message is about: ``object_type`` + ``id``, or ``object_type: "inbox"``."""
+    """Which stream a message is about: ``object_type`` + ``id``, ``object_type: "inbox"``, or a live ``list``."""
 
     object_type = serializers.ChoiceField(choices=())
     id = StrictCharField(required=False, max_length=64, trim_whitespace=False)
+    list = serializers.JSONField(required=False, help_text="A live list: the list endpoint's query parameters.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["object_type"].choices = [protocol.INBOX, *registry.object_types()]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs["stream"] = self.resolve(attrs)
+        if "list" in attrs:
+            attrs["stream"] = self.resolve_list(attrs)
+        else:
+            attrs["stream"] = self.resolve(attrs)
         return attrs
+
+    def resolve_list(self, attrs: dict[str, Any]) -> ListTarget:
+        if attrs["object_type"] == protocol.INBOX or "id" in attrs:
+            raise serializers.ValidationError({"list": "A list names an object type and no id (and is no inbox)."})
+        try:
+            params = list_params(attrs["list"])
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"list": exc.detail}) from None
+        return ListTarget(attrs["object_type"], params, tuple(sorted(attrs.get("have", {}).items())))
 
     def resolve(self, attrs: dict[str, Any]) -> StreamRef:
         user = self.context["user"]
@@ -87,10 +101,23 @@ class TargetSerializer(serializers.Serializer):
 
 
 class SubscribeSerializer(TargetSerializer):
-    """A subscribe message's shape; whether the user may read the stream is checked by ``subscription_open``."""
+    """A subscribe entry's shape; whether the user may read the stream is checked by ``subscriptions_open``."""
 
     since = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**63 - 1)
     epoch = StrictCharField(required=False, allow_null=True, max_length=32)
+    have = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=2**63 - 1),
+        required=False,
+        allow_empty=True,
+        help_text="A live list: the ids the client has, with the seq it has of each.",
+    )
+
+    def validate_have(self, value: dict[str, int]) -> dict[str, int]:
+        if len(value) > realtime_settings.LIST_MAX_MEMBERS:
+            raise serializers.ValidationError(f"At most {realtime_settings.LIST_MAX_MEMBERS} entries.")
+        if any(len(key) > 64 for key in value):
+            raise serializers.ValidationError("Ids are at most 64 characters.")
+        return value
 
 
 class LogQuerySerializer(serializers.Serializer):

@@ -88,3 +88,8 @@ def group_name(stream: str) -> str:
 
 def user_group(user_pk: Any) -> str:
     return _group("u.", str(user_pk))
+
+
+def type_group(object_type: str) -> str:
+    """The group every tracked change of an object of ``object_type`` is also published to (for live lists)."""
+    return _group("t.", object_type)

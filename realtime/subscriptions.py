@@ -1,18 +1,21 @@
-"""What a socket's subscriptions need from the database: one synchronous call per step.
+"""What a socket's subscriptions need from the database: one synchronous call per step, for many streams at once.
 
-The consumer runs each function through ``database_sync_to_async``. Every
-one first re-reads the socket's user from the credential it connected with
-(``scope_user``: the session, token or user must still be valid), so a
-permission check never uses a stale user, and decides everything that must
-be decided together with the read it depends on:
+The consumer runs each function through ``realtime.db.run_db``. Each takes
+the socket's handshake scope with the user and ``request.auth`` it
+authenticated with (checked once per socket, and again when a recheck says
+they may have been revoked), builds the request the REST views would see
+(``realtime.requests.socket_request``), and decides everything that must be
+decided together with the read it depends on:
 
-* ``subscription_open``: the subscribe validation *after* the consumer
-  joined the stream's group, the permission check (when there is history to
-  read), the log read, then the check again. A change that revokes access
-  and commits before the last check is seen by it; one that commits after
-  it is newer than the head read, so it reaches the group with its recheck
-  (which the consumer runs even for an event it already replayed), or shows
-  up as a gap, which is filled only after another check.
+* ``subscriptions_open``: for every entry of a subscribe *after* the
+  consumer joined the streams' groups: the permission check (for entries
+  with history to read), the log read, then the check again. Checks cost one
+  query per object type, the read one query for the heads and one for the
+  rows, however many entries there are. A change that revokes access and
+  commits before the last check is seen by it; one that commits after it is
+  newer than the head read, so it reaches the group with its recheck (which
+  the consumer runs even for an event it already replayed), or shows up as
+  a gap, which is filled only after another check.
 * ``subscription_catch_up``: the events a subscription fell behind on, if
   the user may still read the stream. Never a partial replay: when the
   retained history no longer covers the gap, only the newest event is sent,
@@ -26,34 +29,40 @@ be decided together with the read it depends on:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from rest_framework import serializers
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import APIException, NotAuthenticated, NotFound
 from rest_framework.request import Request
 
 from realtime import protocol
 from realtime.access import stream_authorize, streams_readable
-from realtime.auth import scope_request
-from realtime.log import StreamHistory, stream_head, stream_range, stream_read
+from realtime.log import StreamHistory, stream_head, stream_range, stream_read, streams_read
 from realtime.models import Notification, Stream
+from realtime.requests import socket_request
 from realtime.streams import StreamRef
 
 User = AbstractBaseUser | AnonymousUser
 
 
 @dataclass
+class Target:
+    """One entry of a subscribe message, validated (``realtime.serializers.SubscribeSerializer``)."""
+
+    stream: StreamRef
+    since: int | None = None
+    epoch: str | None = None
+
+
+@dataclass
 class Opened:
-    user: User
-    data: dict[str, Any]
+    target: Target
     history: StreamHistory
 
 
 @dataclass
 class CatchUp:
-    user: User
     #: The events to send, in order.
     notifications: list[Notification]
     #: Why the subscription ends after them (``deleted`` / ``revoked``), or ``None``.
@@ -66,11 +75,64 @@ class CatchUp:
 
 @dataclass
 class Checked:
-    user: User
     #: Per stream: whether the user may still read it.
     allowed: list[bool]
     #: Per stream: the seq of its latest visibility change (0: none).
-    visibility: list[int]
+    visibility: list[int] = field(default_factory=list)
+
+
+def _refused(request: Request) -> APIException:
+    return NotFound() if request.user.is_authenticated else NotAuthenticated()
+
+
+def subscriptions_open(
+    *, scope: dict[str, Any], user: User, auth: Any, targets: list[Target], limit: int
+) -> list[Opened | APIException]:
+    """For each target, in order: its history after ``since`` if the user may read it, else the error to answer."""
+    request = socket_request(scope=scope, user=user, auth=auth)
+    results: list[Opened | APIException | None] = [None] * len(targets)
+    # Before reading history: no log reads for streams the user may not see.
+    with_since = [index for index, target in enumerate(targets) if target.since is not None]
+    first = streams_readable(request=request, streams=[targets[index].stream for index in with_since])
+    for index, ok in zip(with_since, first, strict=True):
+        if not ok:
+            results[index] = _refused(request)
+    reading = [index for index in range(len(targets)) if results[index] is None]
+    reads = [(targets[i].stream, targets[i].since, targets[i].epoch) for i in reading]
+    if len(reads) == 1:
+        histories = [stream_read(stream=reads[0][0], since=reads[0][1], epoch=reads[0][2], limit=limit)]
+    else:
+        histories = streams_read(reads=reads, limit=limit)
+    # Check (again) after the read: an event that revoked this user and committed before the read is
+    # in the history (or below the head the subscription starts from) and must not reach them.
+    second = streams_readable(request=request, streams=[targets[index].stream for index in reading])
+    for index, history, ok in zip(reading, histories, second, strict=True):
+        results[index] = Opened(targets[index], history) if ok else _refused(request)
+    return results  # type: ignore[return-value]
+
+
+def open_targets(
+    *, scope: dict[str, Any], user: User, auth: Any, targets: list[Any], limit: int, list_limit: int
+) -> list[Any]:
+    """``subscriptions_open`` for the stream targets and ``realtime.lists.list_open`` for the list targets, in order."""
+    from realtime.lists import ListTarget, list_open
+
+    results: list[Any] = [None] * len(targets)
+    streams = [index for index, target in enumerate(targets) if not isinstance(target, ListTarget)]
+    if streams:
+        opened = subscriptions_open(
+            scope=scope, user=user, auth=auth, targets=[targets[index] for index in streams], limit=limit
+        )
+        for index, result in zip(streams, opened, strict=True):
+            results[index] = result
+    request = socket_request(scope=scope, user=user, auth=auth)
+    for index, target in enumerate(targets):
+        if isinstance(target, ListTarget):
+            try:
+                results[index] = list_open(request=request, target=target, limit=list_limit)
+            except APIException as exc:
+                results[index] = exc
+    return results
 
 
 def _may_read(request: Request, stream: StreamRef) -> bool:
@@ -81,27 +143,15 @@ def _may_read(request: Request, stream: StreamRef) -> bool:
     return True
 
 
-def subscription_open(
-    *, scope: dict[str, Any], serializer_class: type[serializers.Serializer], message: dict[str, Any], limit: int
-) -> Opened:
-    """Validate a subscribe message for the socket's current user, then read the log after its ``since``."""
-    request = scope_request(scope)
-    user = request.user
-    serializer = serializer_class(data=message, context={"user": user})
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
-    if data.get("since") is not None:
-        # Before reading history: no log reads for streams the user may not see.
-        stream_authorize(request=request, stream=data["stream"])
-    history = stream_read(stream=data["stream"], since=data.get("since"), epoch=data.get("epoch"), limit=limit)
-    # Check (again) after the read: an event that revoked this user and committed before the read is
-    # in ``history`` (or below the head the subscription starts from) and must not reach them.
-    stream_authorize(request=request, stream=data["stream"])
-    return Opened(user=user, data=data, history=history)
-
-
 def subscription_catch_up(
-    *, scope: dict[str, Any], stream: StreamRef, after: int, through: int, checked_visibility: int
+    *,
+    scope: dict[str, Any],
+    user: User,
+    auth: Any,
+    stream: StreamRef,
+    after: int,
+    through: int,
+    checked_visibility: int,
 ) -> CatchUp:
     """The logged events with ``after < seq <= through`` that the socket's user may still receive.
 
@@ -110,14 +160,13 @@ def subscription_catch_up(
     the user may not have been able to see the object before the change:
     only the events from the change on are sent.
     """
-    request = scope_request(scope)
-    user = request.user
+    request = socket_request(scope=scope, user=user, auth=auth)
     head = stream_head(stream)
     rows = stream_range(stream=stream, after=after, through=through)
     if not _may_read(request, stream):
         if rows and rows[-1].final:
-            return CatchUp(user, rows[-1:], protocol.REASON_DELETED)
-        return CatchUp(user, [], protocol.REASON_REVOKED)
+            return CatchUp(rows[-1:], protocol.REASON_DELETED)
+        return CatchUp([], protocol.REASON_REVOKED)
     visibility_seq = head.visibility_seq if head else 0
     skip_through = after
     if visibility_seq > checked_visibility:
@@ -126,13 +175,12 @@ def subscription_catch_up(
     if rows and [row.seq for row in rows] != list(range(skip_through + 1, rows[-1].seq + 1)):
         rows = rows[-1:]
     end = protocol.REASON_DELETED if rows and rows[-1].final else None
-    return CatchUp(user, rows, end, skip_through=skip_through, visibility_seq=visibility_seq)
+    return CatchUp(rows, end, skip_through=skip_through, visibility_seq=visibility_seq)
 
 
-def subscriptions_check(*, scope: dict[str, Any], streams: list[StreamRef]) -> Checked:
-    """The socket's current user, whether it may still read each of ``streams``, and their visibility changes."""
-    request = scope_request(scope)
-    user = request.user
+def subscriptions_check(*, scope: dict[str, Any], user: User, auth: Any, streams: list[StreamRef]) -> Checked:
+    """Whether the user may still read each of ``streams``, and the streams' latest visibility changes."""
+    request = socket_request(scope=scope, user=user, auth=auth)
     allowed = streams_readable(request=request, streams=streams)
     heads = dict(Stream.objects.filter(name__in=[s.name for s in streams]).values_list("name", "visibility_seq"))
-    return Checked(user, allowed, [heads.get(stream.name, 0) for stream in streams])
+    return Checked(allowed, [heads.get(stream.name, 0) for stream in streams])

@@ -72,6 +72,8 @@ class TwistedSendBuffer(SendBuffer):
         self.writable.set()
         self.registered = False
         transport.bufferSize = high_water
+        if transport.producer is not None:
+            transport.unregisterProducer()  # daphne's HTTP channel, which no longer reads this socket
         transport.registerProducer(self, True)
         self.registered = True
 
@@ -133,11 +135,27 @@ def _daphne_transport(send: Send) -> Any:
     if not type(protocol).__module__.startswith("daphne."):
         return None
     transport = getattr(protocol, "transport", None)
-    if transport is None or getattr(transport, "producer", True) is not None:
-        return None  # unknown transport, or one that already has a producer
-    if not hasattr(transport, "registerProducer") or not hasattr(transport, "bufferSize"):
-        return None
+    if transport is None or not hasattr(transport, "registerProducer") or not hasattr(transport, "bufferSize"):
+        return None  # not a plain Twisted TCP transport (TLS wraps it)
+    producer = getattr(transport, "producer", None)
+    if producer is not None and not _upgraded_from(producer, transport):
+        return None  # someone else's producer
     return transport
+
+
+def _upgraded_from(producer: Any, transport: Any) -> bool:
+    """Whether ``producer`` is the HTTP channel that handed ``transport`` over to the WebSocket.
+
+    Twisted's ``HTTPChannel`` registers itself as its transport's producer and
+    stays registered after daphne moves the transport to the WebSocket
+    protocol; it then only stops reading when the buffer is full, while the
+    consumer's frames keep piling up in it.
+    """
+    try:
+        from twisted.web.http import HTTPChannel
+    except ImportError:
+        return False
+    return isinstance(producer, HTTPChannel) and getattr(transport, "protocol", None) is not producer
 
 
 def _is_disconnect(exc: Exception) -> bool:

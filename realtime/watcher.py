@@ -16,6 +16,9 @@ Every ``SYNC_INTERVAL`` seconds, per process:
   are busy or quiet cost nothing but their row in that query. A head counts
   as reported only once every subscriber was sent it; otherwise the next
   check tries again.
+* every socket with live lists gets a ``realtime.list_sync``: it recomputes
+  its lists' members (one query per distinct user and list in the process)
+  and sends what a lost live message would have told;
 * one query reads the access flags (active, staff, superuser) of the users
   connected to the process; a user whose flags changed, or who was deleted,
   gets a ``realtime.recheck`` on each of their local sockets, as the
@@ -48,6 +51,7 @@ from realtime.publish import RECHECK_MESSAGE
 logger = logging.getLogger(__name__)
 
 SYNC_MESSAGE = "realtime.sync"
+LIST_SYNC_MESSAGE = "realtime.list_sync"
 _CHUNK = 500
 
 Flags = tuple[bool, bool, bool]
@@ -99,6 +103,9 @@ class StreamWatcher:
         self.seen: dict[str, int] = {}
         self.reported: dict[str, int] = {}
         self.users: dict[int, set[str]] = defaultdict(set)
+        #: Sockets with live lists, and the number of the current check (list members are recomputed per check).
+        self.list_channels: set[str] = set()
+        self.ticks = 0
         #: Per connected user, the flags their sockets were last checked against (see the module docstring).
         self.flags: dict[int, Any] = {}
         #: Connected users whose flags at connect time are still to be read.
@@ -122,6 +129,15 @@ class StreamWatcher:
                 del self.subscribers[stream]
                 self.seen.pop(stream, None)
                 self.reported.pop(stream, None)
+        self._stop_if_idle()
+
+    def watch_lists(self, channel: str) -> None:
+        """A socket holds live lists: send it ``realtime.list_sync`` at every check."""
+        self.list_channels.add(channel)
+        self._start()
+
+    def unwatch_lists(self, channel: str) -> None:
+        self.list_channels.discard(channel)
         self._stop_if_idle()
 
     def forget(self, stream: str) -> None:
@@ -159,7 +175,7 @@ class StreamWatcher:
             self.baseline_task = asyncio.get_running_loop().create_task(self.read_baselines())
 
     def _stop_if_idle(self) -> None:
-        if self.subscribers or self.users:
+        if self.subscribers or self.users or self.list_channels:
             return
         for task in (self.task, self.baseline_task):
             if task is not None:
@@ -179,6 +195,14 @@ class StreamWatcher:
     async def check(self) -> None:
         await self.check_streams()
         await self.check_users()
+        await self.check_lists()
+
+    async def check_lists(self) -> None:
+        """Tell every socket with live lists to recompute their members (one query per distinct user and list)."""
+        if not self.list_channels:
+            return
+        self.ticks += 1
+        await self._send_all(self.list_channels, {"type": LIST_SYNC_MESSAGE, "tick": self.ticks})
 
     async def check_streams(self) -> None:
         """Report every stream head that stopped moving and was not yet reported to all its subscribers."""

@@ -49,7 +49,12 @@ def logged(foo: Foo) -> list[Notification]:
 def messages(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The channel-layer messages published after commit (captured instead of sent)."""
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(pending_module.publish, "group_send", lambda group, message: sent.append(message) or True)
+    def capture(group: str, message: dict[str, Any]) -> bool:
+        if message["type"] == "realtime.event":  # not its copy for live lists
+            sent.append(message)
+        return True
+
+    monkeypatch.setattr(pending_module.publish, "group_send", capture)
     return sent
 
 

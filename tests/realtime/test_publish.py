@@ -16,7 +16,7 @@ from realtime.frames import event_frame
 from realtime.ids import encode_id
 from realtime.models import Notification
 from realtime.registry import registry
-from realtime.streams import group_name
+from realtime.streams import group_name, type_group
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,7 +90,7 @@ def test_publish_happens_only_after_commit(alice, foo, monkeypatch):
         foo.name = "two"
         foo.save()
         assert sent == []
-    assert sent == [(group, 3, "two")]
+    assert sent == [(group, 3, "two"), (type_group("foo"), 3, "two")]  # the stream's group, then the type's (lists)
 
 
 async def test_published_message_carries_the_pre_encoded_frame(alice, foo):

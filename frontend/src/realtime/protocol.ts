@@ -25,6 +25,9 @@ export const EVENTS = "events";
 /** Sent before a deliberate close (restart): `{type: "reconnect", after_ms, spread_ms}`. */
 export const RECONNECT = "reconnect";
 
+/** The WebSocket subprotocol a client asks for when it takes `events` frames (several replayed events per frame). */
+export const SUBPROTOCOL_EVENTS = "realtime.v2";
+
 /** Most events in one `events` frame (and roughly the most bytes). */
 export const EVENTS_PER_FRAME = 500;
 export const EVENTS_FRAME_BYTES = 262144;
