@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from rest_framework import generics, viewsets
+from rest_framework import filters, generics, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from api.models import Foo
@@ -14,10 +14,15 @@ from realtime.viewsets import LiveViewSetMixin
 
 
 class FooViewSet(LiveViewSetMixin, viewsets.ModelViewSet):
-    """Foos you own or that are shared with you; only the owner (or staff) may change one."""
+    """Foos you own or that are shared with you; only the owner (or staff) may change one.
+
+    ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+    """
 
     serializer_class = FooSerializer
     permission_classes = [IsAuthenticated, IsOwnerOrStaffOrReadOnly]
+    filter_backends = [filters.SearchFilter]
+    search_fields = ["name", "bar"]
     lookup_value_converter = "hashid"
 
     def get_queryset(self) -> QuerySet[Foo]:

@@ -98,10 +98,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         get: operations["foo_list"];
         put?: never;
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         post: operations["foo_create"];
         delete?: never;
         options?: never;
@@ -116,16 +124,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         get: operations["foo_retrieve"];
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         put: operations["foo_update"];
         post?: never;
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         delete: operations["foo_destroy"];
         options?: never;
         head?: never;
-        /** @description Foos you own or that are shared with you; only the owner (or staff) may change one. */
+        /**
+         * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
+         *
+         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         */
         patch: operations["foo_partial_update"];
         trace?: never;
     };
@@ -640,6 +664,8 @@ export interface operations {
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
+                /** @description A search term. */
+                search?: string;
             };
             header?: never;
             path?: never;

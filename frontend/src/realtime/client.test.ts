@@ -62,6 +62,12 @@ describe("subscribing", () => {
     ]);
   });
 
+  it("asks for the events-frames subprotocol when it opens the socket", () => {
+    const { client, factory } = setup();
+    client.connect();
+    expect(factory.last().protocols).toEqual([protocol.SUBPROTOCOL_EVENTS]);
+  });
+
   it("subscribes to the inbox without an id", () => {
     const { client, factory } = setup();
     client.connect();
@@ -540,7 +546,7 @@ describe("live lists", () => {
   it("names a list as the server does: sorted parameters, page parameters left out", () => {
     expect(protocol.listName("foo", LIST.list)).toBe(NAME);
     expect(protocol.listName("foo", {})).toBe("foo?");
-    expect(protocol.listName("foo", { tag: ["b", "a"], q: "x y" })).toBe("foo?q=x+y&tag=a&tag=b");
+    expect(protocol.listName("foo", { tag: ["b", "a"], q: "x y" })).toBe("foo?q=x+y&tag=b&tag=a");
   });
 
   it("subscribes with list and have, and applies enter, update and leave once each", () => {

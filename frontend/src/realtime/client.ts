@@ -155,7 +155,8 @@ export interface RealtimeClientOptions {
   url?: string | (() => string);
   /** The default reload (subscriptions may bring their own). */
   reload?: Reload;
-  createSocket?: (url: string) => SocketLike;
+  /** Open a socket (default: the browser's `WebSocket`), asking for `protocols`. */
+  createSocket?: (url: string, protocols: string[]) => SocketLike;
   backoff?: BackoffOptions;
   /** A connection up this long resets the backoff (default 5 s). */
   stableAfterMs?: number;
@@ -269,7 +270,9 @@ export class RealtimeClient {
     this.reloadTarget = options.reload ?? null;
     this.backoff = new Backoff(options.backoff);
     this.options = {
-      createSocket: options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike),
+      createSocket:
+        options.createSocket ??
+        ((url: string, protocols: string[]) => new WebSocket(url, protocols) as unknown as SocketLike),
       stableAfterMs: options.stableAfterMs ?? 5_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
@@ -424,7 +427,9 @@ export class RealtimeClient {
 
   private open(): void {
     const url = typeof this.url === "function" ? this.url() : this.url;
-    const socket = this.options.createSocket(url);
+    // The subprotocol asks for `events` frames (replays several events to a frame); a server without it
+    // accepts the socket all the same and sends one event per frame.
+    const socket = this.options.createSocket(url, [protocol.SUBPROTOCOL_EVENTS]);
     this.socket = socket;
     socket.onopen = () => this.handleOpen();
     socket.onmessage = (event) => this.handleMessage(event.data);

@@ -218,8 +218,9 @@ export function isEventFrame(frame: ServerFrame): frame is EventFrame {
 }
 
 /**
- * A live list's name, as the server names it: `<type>?<sorted query string>`
- * without the page parameters (`foo?ordering=-updated_at&search=plans`, `foo?`).
+ * A live list's name, as the server names it (`realtime.lists.list_key`):
+ * `<type>?<query string sorted by name>` without the page parameters
+ * (`foo?ordering=-updated_at&search=plans`, `foo?`).
  */
 export function listName(objectType: string, params: ListParams): string {
   const pairs: [string, string][] = [];
@@ -227,6 +228,7 @@ export function listName(objectType: string, params: ListParams): string {
     if (LIST_IGNORED_PARAMS.includes(key)) continue;
     for (const item of Array.isArray(value) ? value : [value]) pairs.push([key, item]);
   }
-  pairs.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
+  // By name only (a stable sort): a repeated parameter's values keep their order, as on the server.
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `${objectType}?${new URLSearchParams(pairs).toString()}`;
 }

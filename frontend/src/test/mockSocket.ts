@@ -14,7 +14,10 @@ export class MockSocket implements SocketLike {
   onclose: ((event: { code: number; reason?: string }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    readonly protocols: string[] = [],
+  ) {}
 
   send(data: string): void {
     this.sent.push(JSON.parse(data));
@@ -51,14 +54,14 @@ export class MockSocket implements SocketLike {
 /** A socket factory that remembers every socket it made. */
 export function mockSockets(): {
   sockets: MockSocket[];
-  createSocket: (url: string) => MockSocket;
+  createSocket: (url: string, protocols?: string[]) => MockSocket;
   last: () => MockSocket;
 } {
   const sockets: MockSocket[] = [];
   return {
     sockets,
-    createSocket: (url: string) => {
-      const socket = new MockSocket(url);
+    createSocket: (url: string, protocols?: string[]) => {
+      const socket = new MockSocket(url, protocols);
       sockets.push(socket);
       return socket;
     },
