@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/asyncapi/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The AsyncAPI document of /ws/notifications/.
+         * @description The AsyncAPI 3.0 document of the WebSocket endpoint (``/ws/notifications/``), as JSON.
+         */
+        get: operations["asyncapi_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/csrf/": {
         parameters: {
             query?: never;
@@ -497,6 +517,27 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    asyncapi_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     auth_csrf_retrieve: {
         parameters: {
             query?: never;
