@@ -165,3 +165,19 @@ def test_page_sizes_out_of_order_fail_loudly(page, most):
     result = run_settings(API_PAGE_SIZE=page, API_MAX_PAGE_SIZE=most)
     assert result.returncode != 0
     assert "API_MAX_PAGE_SIZE" in result.stderr
+
+
+PRINT_SYNC_INTERVAL = (
+    "import django; django.setup(); from realtime.conf import realtime_settings; print(realtime_settings.SYNC_INTERVAL)"
+)
+
+
+def test_the_in_memory_layer_polls_stream_heads_every_half_second():
+    """Without REDIS_URL the watcher (the only path from another process) runs every 0.5 s; with Redis, 5 s."""
+    embedded = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="", REALTIME_SYNC_INTERVAL="")
+    assert embedded.returncode == 0, embedded.stderr
+    assert embedded.stdout.strip() == "0.5"
+    redis = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="redis://127.0.0.1:6379/0", REALTIME_SYNC_INTERVAL="")
+    assert redis.stdout.strip() == "5.0"
+    chosen = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="", REALTIME_SYNC_INTERVAL="2")
+    assert chosen.stdout.strip() == "2.0"

@@ -1,4 +1,4 @@
-"""Management commands of the realtime app: ``prune_notifications`` and ``reset_stream``."""
+"""Management commands of the realtime app: ``prune_notifications``, ``reset_stream`` and ``listen``."""
 
 from __future__ import annotations
 
@@ -112,3 +112,32 @@ def test_reset_stream_refuses_malformed_names(name):
     """A malformed name is a command error that shows the expected shape."""
     with pytest.raises(CommandError, match="not a stream name"):
         run("reset_stream", name)
+
+
+def test_listen_without_a_server_is_one_clear_line_not_a_traceback():
+    """`manage.py listen` against a port nobody serves exits 1 with one CommandError line naming --url."""
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT, free_port
+
+    url = f"ws://127.0.0.1:{free_port()}/ws/notifications/"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "listen", "--url", url, "--token", "x", "inbox"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"CommandError: Could not connect to {url}")
+    assert "is the server running" in lines[0] and "--url" in lines[0]
+
+
+def test_listen_rejects_a_url_that_is_not_a_websocket_url():
+    """A mistyped --url is named as such."""
+    with pytest.raises(CommandError, match="not a WebSocket URL"):
+        call_command("listen", "inbox", token="x", url="http://127.0.0.1:1/ws/notifications/")

@@ -1,7 +1,9 @@
 """``manage.py seed_demo``: create demo users (with API tokens) and a few shared Foos.
 
-Idempotent: running it again resets the demo passwords and leaves existing
-data in place. Prints the credentials so a person can log in straight away.
+Idempotent: running it again (every ``make run`` does) changes nothing that is
+already as it should be, so logged-in browsers stay logged in: a password is
+set only when it is not already the demo one (setting it again would end every
+session of that user). Prints the credentials so a person can log in straight away.
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ class Command(BaseCommand):
         User = get_user_model()
         users = {}
         for username, password, is_staff in DEMO_USERS:
-            user, _ = User.objects.get_or_create(username=username)
+            user, created = User.objects.get_or_create(username=username)
+            changed = created or user.is_staff != is_staff or user.is_superuser != is_staff
             user.is_staff = user.is_superuser = is_staff
-            user.set_password(password)
-            user.save()
+            if not user.check_password(password):
+                # Only now: a new password changes the session hash, which logs the user out everywhere.
+                user.set_password(password)
+                changed = True
+            if changed:
+                user.save()
             token, _ = Token.objects.get_or_create(user=user)
             users[username] = user
             self.stdout.write(f"user {username:<6} password {password:<11} token {token.key}")

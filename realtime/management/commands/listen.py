@@ -1,9 +1,11 @@
 """``manage.py listen``: subscribe over a real WebSocket and print every frame (a debugging client).
 
-    python manage.py listen --token <key> foo <hashid> [--since 17]
+    python manage.py listen --url ws://127.0.0.1:8000/ws/notifications/ --token <key> foo <hashid> [--since 17]
     python manage.py listen --token <key> inbox
 
 Sends ``Origin`` and ``Authorization: Token`` like any non-browser client.
+A server that is not there, refuses the handshake or closes the socket is
+one line on stderr (``CommandError``), not a traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +16,19 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError, InvalidHandshake, InvalidURI
+
+from realtime import protocol
+
+#: What a close code means to someone running this command (docs/protocol.md, "Close codes").
+CLOSE_REASONS = {
+    protocol.CLOSE_NOT_AUTHENTICATED: "the token was not accepted (check --token; seed_demo prints the tokens)",
+    protocol.CLOSE_FORBIDDEN: "the user's access was revoked",
+    protocol.CLOSE_TOO_MANY_SOCKETS: "the user has too many sockets open on that server",
+    protocol.CLOSE_TRY_AGAIN: "the server is restarting or its channel layer is down; try again shortly",
+}
 
 
 class Command(BaseCommand):
@@ -26,11 +39,28 @@ class Command(BaseCommand):
         parser.add_argument("id", nargs="?", help="the object's hashid (omit for inbox)")
         parser.add_argument("--token", required=True, help="a DRF token (seed_demo prints them)")
         parser.add_argument("--since", type=int, default=None, help="replay events after this seq")
-        parser.add_argument("--url", default="ws://127.0.0.1:8000/ws/notifications/")
+        parser.add_argument(
+            "--url", default="ws://127.0.0.1:8000/ws/notifications/", help="the endpoint (default: make run's)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self.listen(**options))
+        url = options["url"]
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(self.listen(**options))
+        except InvalidURI:
+            raise CommandError(f"--url {url} is not a WebSocket URL (ws://host:port/ws/notifications/).") from None
+        except (OSError, asyncio.TimeoutError) as exc:
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            raise CommandError(
+                f"Could not connect to {url} ({why}): is the server running (make run)? Pass --url to listen elsewhere."
+            ) from None
+        except InvalidHandshake as exc:
+            raise CommandError(f"{url} refused the WebSocket handshake: {exc}.") from None
+        except ConnectionClosedError as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+            reason = CLOSE_REASONS.get(code, "see the close codes in docs/protocol.md")
+            raise CommandError(f"The server closed the socket with {code}: {reason}.") from None
 
     async def listen(self, *, object_type: str, id: str | None, token: str, since: int | None, url: str, **_: Any):
         parts = urlsplit(url)
