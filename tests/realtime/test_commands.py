@@ -134,7 +134,8 @@ def test_listen_without_a_server_is_one_clear_line_not_a_traceback():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"CommandError: Could not connect to {url}")
-    assert "is the server running" in lines[0] and "--url" in lines[0]
+    assert "is the server running" in lines[0]
+    assert "--url" in lines[0]
 
 
 def test_listen_rejects_a_url_that_is_not_a_websocket_url():

@@ -50,7 +50,7 @@ class Command(BaseCommand):
                 asyncio.run(self.listen(**options))
         except InvalidURI:
             raise CommandError(f"--url {url} is not a WebSocket URL (ws://host:port/ws/notifications/).") from None
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             why = getattr(exc, "strerror", None) or type(exc).__name__
             raise CommandError(
                 f"Could not connect to {url} ({why}): is the server running (make run)? Pass --url to listen elsewhere."
