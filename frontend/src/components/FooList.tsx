@@ -89,7 +89,7 @@ export function FooSearch() {
   const { data, error, isFetching } = useListFoosQuery(search ? { search } : skipToken);
 
   return (
-    <section className="foo-list foo-search" aria-label="Search Foos">
+    <section className="foo-list foo-search" aria-label="Search">
       <h2>Search</h2>
       <input
         type="search"
