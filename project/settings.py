@@ -230,8 +230,8 @@ REALTIME = env_prefixed("REALTIME_")
 if not REDIS_URL:
     # The in-memory layer reaches no other process: a change saved by `manage.py shell`, a task or a second
     # daphne gets to this one's sockets only through the stream watcher. Poll often enough (two intervals, about
-    # a second) that the demo shows it at once; with Redis the live message brings it, and the 5 s default stays.
-    REALTIME.setdefault("SYNC_INTERVAL", "0.5")
+    # half a second) that the demo shows it at once; with Redis the live message brings it, and the 5 s default stays.
+    REALTIME.setdefault("SYNC_INTERVAL", "0.25")
 
 # --- Static files, i18n, logging ------------------------------------------
 

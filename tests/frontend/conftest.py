@@ -9,12 +9,14 @@ or the frontend build is missing, and fail under ``CI=true``.
 from __future__ import annotations
 
 import asyncio
+import shlex
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import CHROMIUM
 from tests.servers import ROOT, DaphneServer
@@ -50,35 +52,35 @@ async def browser() -> AsyncIterator[Browser]:
 
 Login = Callable[[str], Awaitable[Page]]
 
-#: The page is live and every Foo it listed, and its inbox, is subscribed (has a stream position).
-CAUGHT_UP = """() => {
-    const state = window.__realtimeDemo.store.getState();
-    const positions = Object.keys(state.realtime.positions);
-    return state.realtime.status === "live" && state.auth.status === "authenticated" && !state.foos.loading
-        && state.foos.ids.every((id) => positions.includes(`foo.${id}`))
-        && positions.some((name) => name.startsWith("user."));
-}"""
+#: The page is live, with its inbox and its whole "Your Foos" list subscribed and caught up (see main.tsx).
+CAUGHT_UP = "() => !!window.__realtimeDemo && window.__realtimeDemo.caughtUp()"
+
+
+async def open_logged_in(browser: Browser, url: str, username: str, password: str = PASSWORD) -> Page:
+    """A page in its own browser context (cookies), logged in through the UI and caught up."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 640})
+    page = await context.new_page()
+    await page.goto(f"{url}/")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_function(CAUGHT_UP, timeout=15_000)
+    return page
 
 
 @pytest.fixture
 async def login(browser: Browser, server: DaphneServer) -> AsyncIterator[Login]:
-    """``await login("bob")``: a page in its own browser context (cookies), logged in through the UI and live."""
-    contexts: list[BrowserContext] = []
+    """``await login("bob")``: a page in its own browser context, logged in through the UI and live."""
+    pages: list[Page] = []
 
     async def _login(username: str) -> Page:
-        context = await browser.new_context(viewport={"width": 1100, "height": 640})
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(f"{server.url}/")
-        await page.get_by_label("Username").fill(username)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Log in").click()
-        await page.wait_for_function(CAUGHT_UP, timeout=15_000)
+        page = await open_logged_in(browser, server.url, username)
+        pages.append(page)
         return page
 
     yield _login
-    for context in contexts:
-        await context.close()
+    for page in pages:
+        await page.context.close()
 
 
 def status_of(page: Page) -> Any:
@@ -86,12 +88,25 @@ def status_of(page: Page) -> Any:
 
 
 def foo_item(page: Page, text: str) -> Any:
+    """An entry of the page's "Your Foos" list."""
     return page.get_by_test_id("foo-item").filter(has_text=text)
 
 
+def search_item(page: Page, text: str) -> Any:
+    """An entry of the page's search (the filtered live list)."""
+    return page.get_by_test_id("search-item").filter(has_text=text)
+
+
 async def realtime_state(page: Page) -> dict[str, Any]:
-    """The page's ``realtime`` slice: status, positions, last catch-up, debug counters."""
+    """The page's ``realtime`` slice: status, last close, last catch-up, debug counters."""
     return await page.evaluate("window.__realtimeDemo.store.getState().realtime")
+
+
+async def position(page: Page, object_type: str, object_id: str) -> dict[str, Any] | None:
+    """The position the page's client holds of an object's stream (the last event applied)."""
+    return await page.evaluate(
+        "([objectType, id]) => window.__realtimeDemo.store.client.position({objectType, id})", [object_type, object_id]
+    )
 
 
 async def in_thread(function: Callable[[], Any]) -> Any:
@@ -102,3 +117,32 @@ async def in_thread(function: Callable[[], Any]) -> Any:
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def make_run_commands(port: int) -> tuple[list[list[str]], list[str]]:
+    """The commands ``make run PORT=<port>`` runs, read from the Makefile itself (``make -n``).
+
+    Returns the set-up commands (migrate, seed_demo, collectstatic) and the daphne command, so a test
+    restarts the server exactly as a person following the README does (the install and frontend steps
+    are left out: the test session has both).
+    """
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", "HOST=127.0.0.1", f"PORT={port}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    commands = [shlex.split(line) for line in dry_run.splitlines() if "manage.py" in line or "/daphne " in line]
+    setup = [command for command in commands if "manage.py" in command]
+    daphne = [command for command in commands if command[0].endswith("daphne")]
+    if not setup or len(daphne) != 1:
+        raise RuntimeError(f"make -n run printed no manage.py and daphne commands:\n{dry_run}")
+    return setup, daphne[0]
+
+
+def run_make_setup(setup: list[list[str]], env: dict[str, str]) -> None:
+    """Run ``make run``'s set-up commands (migrate, seed_demo, collectstatic) against the test database."""
+    for command in setup:
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)

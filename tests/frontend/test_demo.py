@@ -240,8 +240,8 @@ async def test_a_change_from_another_process_shows_within_a_second_on_the_in_mem
         await expect(bob.get_by_test_id("foo-detail-name")).to_have_text(f"From the shell {number}", timeout=5_000)
         delays.append(round(time.monotonic() - saved, 3))
     artifact("embedded-cross-process.json").write_text(
-        json.dumps({"sync_interval_s": 0.5, "save_to_shown_s": delays}, indent=2) + "\n"
+        json.dumps({"sync_interval_s": 0.25, "save_to_shown_s": delays}, indent=2) + "\n"
     )
     print(f"in-memory layer, change from another process shown after {delays} s")
-    assert max(delays) < 1.5, delays
+    assert max(delays) < 1.5, delays  # ~1 s: about two watcher intervals, then the catch-up read
     await bob.context.close()

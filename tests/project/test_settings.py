@@ -172,11 +172,11 @@ PRINT_SYNC_INTERVAL = (
 )
 
 
-def test_the_in_memory_layer_polls_stream_heads_every_half_second():
-    """Without REDIS_URL the watcher (the only path from another process) runs every 0.5 s; with Redis, 5 s."""
+def test_the_in_memory_layer_polls_stream_heads_every_quarter_second():
+    """Without REDIS_URL the watcher (the only path from another process) runs every 0.25 s; with Redis, 5 s."""
     embedded = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="", REALTIME_SYNC_INTERVAL="")
     assert embedded.returncode == 0, embedded.stderr
-    assert embedded.stdout.strip() == "0.5"
+    assert embedded.stdout.strip() == "0.25"
     redis = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="redis://127.0.0.1:6379/0", REALTIME_SYNC_INTERVAL="")
     assert redis.stdout.strip() == "5.0"
     chosen = run_settings(PRINT_SYNC_INTERVAL, REDIS_URL="", REALTIME_SYNC_INTERVAL="2")

@@ -35,7 +35,9 @@ export function goneMessage(gone: Gone, foo: FooResource, me: string | undefined
 export function FooDetail() {
   const selectedId = useAppSelector((state) => state.session.selectedId);
   const me = useMeQuery().data;
-  const { data, error, isLoading } = useGetFooQuery(selectedId ?? skipToken);
+  // `currentData`, not `data`: while another Foo loads, `data` is still the previous one's (and the form would
+  // save onto it).
+  const { currentData: data, error, isFetching } = useGetFooQuery(selectedId ?? skipToken);
   const [updateFoo, saving] = useUpdateFooMutation();
   const [deleteFoo, deleting] = useDeleteFooMutation();
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -45,9 +47,10 @@ export function FooDetail() {
   const foo = data?.item;
 
   useEffect(() => {
-    if (foo && !dirty) setDraft(draftOf(foo));
-  }, [foo, dirty]);
+    if (foo && foo.id === selectedId && !dirty) setDraft(draftOf(foo));
+  }, [foo, dirty, selectedId]);
   useEffect(() => {
+    setDraft(null);
     setDirty(false);
     setError(null);
     setConfirming(false);
@@ -60,7 +63,7 @@ export function FooDetail() {
       </section>
     );
   }
-  if (isLoading) {
+  if (!data && isFetching) {
     return (
       <section className="foo-detail empty">
         <p className="muted">Loading…</p>

@@ -86,7 +86,8 @@ export function FooSearch() {
     const timer = setTimeout(() => setSearch(term.trim()), 250);
     return () => clearTimeout(timer);
   }, [term]);
-  const { data, error, isFetching } = useListFoosQuery(search ? { search } : skipToken);
+  // `currentData`: the results of this term only (`data` would show the previous term's while this one loads).
+  const { currentData: data, error, isFetching } = useListFoosQuery(search ? { search } : skipToken);
 
   return (
     <section className="foo-list foo-search" aria-label="Search">
