@@ -113,6 +113,7 @@ def notification_append(
     recheck: list[Any] | str | None = None,
     visibility: bool = False,
     action: str | None = None,
+    listed: bool = False,
 ) -> Notification:
     """Append one event to ``stream`` in the current transaction and publish it after commit.
 
@@ -123,7 +124,8 @@ def notification_append(
     check before delivery. ``visibility`` says the change decides who may
     see the stream: no replay reaches back across it (``stream_read``).
     ``action`` (a tracked model change) lets a later change of the same
-    object in this transaction revise this event (``notification_revise``).
+    object in this transaction revise this event (``notification_revise``);
+    ``listed`` publishes it to the object type's group too, for live lists.
     """
     with transaction.atomic(savepoint=False):
         notification = Notification(
@@ -149,7 +151,7 @@ def notification_append(
             seq=notification.seq,
         )
         notification_appended.send(sender=Notification, notification=notification)
-        pending_register(notification, recheck=recheck, visibility=visibility, action=action)
+        pending_register(notification, recheck=recheck, visibility=visibility, action=action, listed=listed)
     return notification
 
 
