@@ -44,7 +44,7 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             "CHANNEL_LAYERS has no 'default' layer: live events cannot be published and sockets cannot subscribe.",
             hint="For one process: CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}; "
             "for several: channels_redis.pubsub.RedisPubSubChannelLayer with CONFIG {'hosts': [REDIS_URL]} "
-            "(pip install realtime[redis]).",
+            "(pip install django-realtime-subscriptions[redis]).",
             id="realtime.E001",
         )
     ]
