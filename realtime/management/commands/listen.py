@@ -4,18 +4,20 @@
     python manage.py listen --token <key> inbox
 
 Sends ``Origin`` and ``Authorization: Token`` like any non-browser client.
+Needs the ``websockets`` package (``pip install django-realtime-subscriptions[listen]``),
+imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.management.base import BaseCommand, CommandParser
-from websockets.asyncio.client import connect
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -29,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="ws://127.0.0.1:8000/ws/notifications/")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if importlib.util.find_spec("websockets") is None:
+            raise CommandError(
+                "manage.py listen needs the websockets package: pip install django-realtime-subscriptions[listen]"
+            )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(self.listen(**options))
 
@@ -40,6 +46,8 @@ class Command(BaseCommand):
             message["id"] = id
         if since is not None:
             message["since"] = since
+        from websockets.asyncio.client import connect
+
         async with connect(url, origin=origin, additional_headers={"Authorization": f"Token {token}"}) as ws:
             await ws.send(json.dumps(message))
             async for frame in ws:
