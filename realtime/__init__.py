@@ -9,6 +9,7 @@ Making models live
     live           ``from realtime import live``: ``live.register`` and ``live.LiveModel``, used in an app's live.py
     registry       live model declarations, derived from the viewset; visibility by its REST detail view
     tracking       model signals turned into logged, published events (one per stream per transaction)
+    writes         the bulk write paths (``update``, ``bulk_create``, ``bulk_update``) logged too
     events         named events ``<app>:<context>:<action>`` and their action types
     requests       DRF requests built for a socket (visibility checks) and for ``BASE_URL`` (payloads)
     viewsets       ``LiveViewSetMixin``: REST reads carry the stream position, writes lock the row
@@ -34,6 +35,10 @@ The WebSocket
     tickets        one-time, short-lived WebSocket tickets
     consumers      ``SubscriptionConsumer``: frames in, calls out, replies back
     subscriptions  what a socket's subscriptions need from the database, one synchronous call per step
+    session        one socket's subscriptions: where each stands, and what a live event means for it
+    lists          live lists: a list endpoint kept live for its user, decided by the list view's own code
+    db             where the consumers' database work runs: a bounded thread pool, or asgiref's one thread
+    shutdown       saying goodbye when the server stops: a reconnect hint, then close 4503
     protocol       the wire protocol's names and codes, defined once
     decoding       client frames from text to a message, refusing what cannot be handled safely
     serializers    validation of client messages and of REST log queries
