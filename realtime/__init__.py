@@ -10,7 +10,8 @@ Making models live
     registry       live model declarations, derived from the viewset; visibility by its REST detail view
     tracking       model signals turned into logged, published events (one per stream per transaction)
     writes         the bulk write paths (``update``, ``bulk_create``, ``bulk_update``) logged too
-    events         named events ``<app>:<context>:<action>`` and their action types
+    events         named events ``<app>:<context>:<action>``, their action types, what a notice tells
+    sending        sending an app's own events to objects' streams and users' inboxes (``events.send``)
     requests       DRF requests built for a socket (visibility checks) and for ``BASE_URL`` (payloads)
     viewsets       ``LiveViewSetMixin``: REST reads carry the stream position, writes lock the row
     fields         serializer fields: hashids, and the object's stream position

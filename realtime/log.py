@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from realtime.events import Event
+from realtime.events import NO_NOTICE, Event, Notice
 from realtime.models import Notification, Stream, new_epoch
 from realtime.pending import PendingPublish, pending_register
 from realtime.signals import notification_appended
@@ -104,11 +104,7 @@ def notification_append(
     payload: dict[str, Any],
     object_type: str = "",
     object_id: str = "",
-    title: str = "",
-    body: str = "",
-    icon: str = "",
-    client_action: str = "",
-    push: bool = False,
+    notice: Notice = NO_NOTICE,
     final: bool = False,
     recheck: list[Any] | str | None = None,
     visibility: bool = False,
@@ -117,7 +113,8 @@ def notification_append(
 ) -> Notification:
     """Append one event to ``stream`` in the current transaction and publish it after commit.
 
-    ``final`` marks the last event of a stream (its object was deleted):
+    ``notice`` makes it a user-facing notification (an inbox entry, perhaps
+    pushed). ``final`` marks the last event of a stream (its object was deleted):
     subscribers are told, then unsubscribed. ``recheck`` names the users
     (or ``"*"`` for all) whose access the change may have revoked; every
     event of the stream in this transaction makes them re-run the permission
@@ -134,11 +131,11 @@ def notification_append(
             object_type=object_type,
             object_id=object_id or "",
             payload=payload,
-            title=title,
-            body=body,
-            icon=icon,
-            client_action=client_action,
-            push=push,
+            title=notice.title,
+            body=notice.body,
+            icon=notice.icon,
+            client_action=notice.client_action,
+            push=notice.push,
             final=final,
         )
         epoch = _insert(stream, notification, visibility=visibility)

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 
 from api.models import Foo
-from realtime.events import Event
+from realtime.events import Event, Notice
 from realtime.log import notification_append
 from realtime.models import Notification, Stream
 from realtime.registry import registry
@@ -118,7 +118,7 @@ async def test_concurrent_appends_contending_only_on_the_counter_row_stay_dense_
         for i in range(PER_THREAD):
             with transaction.atomic():
                 notification = notification_append(
-                    stream=stream, event=event, payload={"t": number, "i": i}, title=f"note {number}-{i}"
+                    stream=stream, event=event, payload={"t": number, "i": i}, notice=Notice(title=f"note {number}-{i}")
                 )
             epochs.add(notification.stream.epoch)
 
