@@ -14,7 +14,7 @@ FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
 BENCH_VENV ?= .venv-bench
 BENCH_ARGS ?=
 
-.PHONY: run test install lint frontend frontend-test bench
+.PHONY: run test install lint frontend frontend-test bench dist
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ run: install
 	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/daphne --bind $(HOST) --port $(PORT) project.asgi:application
+
+## dist: build the realtime package's wheel into dist/ (what `pip install .` installs; docs/integration.md)
+dist: install
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from rest_framework import filters, generics, viewsets
+from rest_framework import generics, viewsets
+from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 
 from api.models import Foo
 from api.serializers import FooSerializer, MeSerializer
@@ -13,17 +17,41 @@ from api.visibility import IsOwnerOrStaffOrReadOnly, foos_visible_to
 from realtime.viewsets import LiveViewSetMixin
 
 
+class RoleFilter(BaseFilterBackend):
+    """``?role=owner``: the Foos you own; ``?role=member``: those shared with you."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Foo], view: Any) -> QuerySet[Foo]:
+        role = request.query_params.get("role")
+        if role == "owner":
+            return queryset.filter(owner_id=request.user.pk)
+        if role == "member":
+            return queryset.filter(members=request.user.pk).distinct()
+        return queryset
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "role",
+                "required": False,
+                "in": "query",
+                "description": "owner: the Foos you own; member: the Foos shared with you.",
+                "schema": {"type": "string", "enum": ["owner", "member"]},
+            }
+        ]
+
+
 class FooViewSet(LiveViewSetMixin, viewsets.ModelViewSet):
     """Foos you own or that are shared with you; only the owner (or staff) may change one.
 
-    ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+    The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
     """
 
     serializer_class = FooSerializer
     permission_classes = [IsAuthenticated, IsOwnerOrStaffOrReadOnly]
-    filter_backends = [filters.SearchFilter]
-    search_fields = ["name", "bar"]
     lookup_value_converter = "hashid"
+    filter_backends = [RoleFilter, SearchFilter, OrderingFilter]
+    search_fields = ["name", "bar"]
+    ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Foo]:
         return foos_visible_to(self.request.user).select_related("owner").prefetch_related("members")

@@ -3,7 +3,9 @@
 An object stream is readable exactly when the object's REST detail view
 would show the object for the request (``LiveModel.get_visible``: the
 viewset's permission classes, ``get_queryset()`` and filter backends, with
-the request's own user and auth); an inbox only by its own, active user.
+the request's own user and auth); an inbox only by its own, active user; a
+type's stream (every change to any object of a type, ``LiveModel.type_stream``)
+by active users with the model's ``view`` permission.
 Unknown, forbidden and deleted objects all raise ``NotFound``, so stream
 names are no existence oracle. For a socket the request is built from its
 handshake (``realtime.requests.socket_request``); for the REST log it is the
@@ -29,6 +31,8 @@ def streams_readable(*, request: Request, streams: list[StreamRef]) -> list[bool
     for index, stream in enumerate(streams):
         if stream.is_inbox:
             readable[index] = bool(user.is_authenticated and user.is_active and str(user.pk) == stream.object_id)
+        elif stream.is_type:
+            readable[index] = _may_read_type(user, stream)
         elif registry.get(stream.object_type) is not None:
             by_type[stream.object_type].append(index)
     for object_type, indexes in by_type.items():
@@ -52,7 +56,24 @@ def stream_authorize(*, request: Request, stream: StreamRef) -> None:
         if str(user.pk) != stream.object_id or not user.is_active:
             raise NotFound()
         return
+    if stream.is_type:
+        if not user.is_authenticated:
+            raise NotAuthenticated()
+        if not _may_read_type(user, stream):
+            raise NotFound()
+        return
     live = registry.get(stream.object_type)
     if live is None:
         raise NotFound()
     live.get_visible_object(request=request, pk=live.pk_of(stream.object_id))
+
+
+def _may_read_type(user: object, stream: StreamRef) -> bool:
+    """A type's stream: for active users with the model's ``view`` permission (e.g. a service account)."""
+    live = registry.get(stream.object_type)
+    return bool(
+        live is not None
+        and live.type_stream
+        and getattr(user, "is_active", False)
+        and user.has_perm(live.get_type_permission())
+    )

@@ -11,7 +11,9 @@ AsyncAPI (JSON Schema) ones on the way (``nullable`` becomes a ``null``
 type, ``example`` becomes ``examples``).
 
 ``asyncapi_document()`` builds it; ``AsyncAPIView`` serves it at
-``/api/asyncapi/`` (JSON) with the requesting host as its server. The
+``/api/asyncapi/`` (JSON) with the requesting host as its server (mounted
+when drf-spectacular is installed: the ``schema`` extra, which makes the
+payload schemas). The
 frontend keeps a copy (``frontend/src/realtime/asyncapi.json``) that its
 TypeScript message types are generated from; a test validates the document
 with the AsyncAPI parser and checks that the copy is current.
@@ -22,10 +24,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ComponentRegistry
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -36,6 +34,7 @@ from realtime import protocol
 from realtime.conf import realtime_settings
 from realtime.fields import StreamPositionField
 from realtime.registry import LiveModel, registry
+from realtime.schema import OpenApiTypes, extend_schema
 
 ASYNCAPI_VERSION = "3.0.0"
 #: Where the endpoint is mounted (``realtime.routing.websocket_urlpatterns``).
@@ -90,6 +89,9 @@ def serializer_components(serializer: serializers.BaseSerializer, view: Any) -> 
 
     ``view`` is the (REST) view the serializer belongs to, as drf-spectacular sees views: without a request.
     """
+    from drf_spectacular.openapi import AutoSchema
+    from drf_spectacular.plumbing import ComponentRegistry
+
     auto = AutoSchema()
     auto.registry = ComponentRegistry()
     auto.method, auto.path, auto.path_regex = "GET", "/", "/"

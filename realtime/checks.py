@@ -44,7 +44,7 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             "CHANNEL_LAYERS has no 'default' layer: live events cannot be published and sockets cannot subscribe.",
             hint="For one process: CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}; "
             "for several: channels_redis.pubsub.RedisPubSubChannelLayer with CONFIG {'hosts': [REDIS_URL]} "
-            "(pip install realtime[redis]).",
+            "(pip install django-realtime-subscriptions[redis]).",
             id="realtime.E001",
         )
     ]
@@ -108,6 +108,39 @@ def check_base_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
     return messages
+
+
+@register()
+def check_authentication_classes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The handshake authenticates with ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``: each must work."""
+    from django.apps import apps
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.settings import api_settings
+
+    try:
+        classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    except ImportError as exc:
+        return [
+            Error(
+                f"REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] cannot be imported ({exc}): no REST request and "
+                f"no WebSocket handshake can be authenticated.",
+                hint="Correct the dotted path, or install the package that provides the class.",
+                id="realtime.E006",
+            )
+        ]
+    return [
+        Error(
+            f"REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] lists {cls.__module__}.{cls.__name__}, but "
+            f"'rest_framework.authtoken' is not in INSTALLED_APPS: a request or WebSocket handshake with an "
+            f"'Authorization: Token ...' header would fail with a server error.",
+            hint="Add 'rest_framework.authtoken' to INSTALLED_APPS (then migrate), or remove the class.",
+            id="realtime.E005",
+        )
+        for cls in classes
+        if issubclass(cls, TokenAuthentication)
+        and cls.model is None
+        and not apps.is_installed("rest_framework.authtoken")
+    ]
 
 
 def _renders_urls(serializer_class: Any) -> bool:

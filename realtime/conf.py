@@ -1,7 +1,8 @@
 """Settings of the realtime app, with defaults, read from ``settings.REALTIME``.
 
-``settings.REALTIME`` is a dict; the project fills it from ``REALTIME_*``
-environment variables, so values may arrive as strings and are coerced to
+``settings.REALTIME`` is a dict that a project sets in its ``settings.py``,
+like DRF's ``REST_FRAMEWORK``. The demo project fills it from ``REALTIME_*``
+environment variables, so values may arrive as strings; they are coerced to
 the type of their default. An unknown key is a start-up error that lists the
 valid ones (a typo must not silently fall back to a default). Every key is
 documented in ``docs/settings.md``.

@@ -79,6 +79,7 @@ from realtime.registry import registry
 from realtime.requests import socket_request
 from realtime.serializers import MessageSerializer, SubscribeSerializer, TargetSerializer, request_id_of
 from realtime.session import DUPLICATE, GAP, ListSubscription, Subscription, SubscriptionSet
+from realtime.shutdown import consumer_started, consumer_stopped
 from realtime.streams import StreamRef, group_name, type_group, user_group
 from realtime.subscriptions import (
     Opened,
@@ -221,6 +222,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         self.batched = protocol.SUBPROTOCOL_EVENTS in self.scope.get("subprotocols", ())
         await self.accept(subprotocol=protocol.SUBPROTOCOL_EVENTS if self.batched else None)
         self.accepted = True
+        consumer_started(self)
         self.outgoing = self.get_send_buffer()
         metrics.connection_opened()
         self._counted = True
@@ -250,6 +252,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             return
         self._released = True
         self.closing = True
+        consumer_stopped(self)
         self.outgoing.close()
         dropped = self.subscriptions.clear()
         groups = {self.group_of(subscription) for subscription in dropped}

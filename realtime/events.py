@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.db import models
 
 from realtime import protocol
-from realtime.streams import StreamRef, inbox_stream
 
 if TYPE_CHECKING:
     from realtime.models import Notification
@@ -42,6 +41,28 @@ class Event:
 
     def __str__(self) -> str:
         return self.name
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a user-facing notification (an inbox entry) tells: a notification with a ``title`` is one.
+
+    ``push`` also queues it for the user's devices (``realtime.push``).
+    """
+
+    title: str = ""
+    body: str = ""
+    icon: str = ""
+    client_action: str = ""
+    push: bool = False
+
+    @property
+    def is_user_facing(self) -> bool:
+        return bool(self.title)
+
+
+#: A notification that is only an event (no inbox entry, no push).
+NO_NOTICE = Notice()
 
 
 def get_event(name: str) -> Event | None:
@@ -89,35 +110,17 @@ class EventRegistry:
 
         ``title`` makes it a user-facing notification (an inbox entry);
         ``subject`` names the object it is about; ``push`` also queues it for
-        the users' devices.
+        the users' devices. (``realtime.sending.notifications_send`` does the work.)
         """
-        from realtime.log import notification_append
-        from realtime.registry import registry
+        from realtime.sending import notifications_send
 
         if event.name not in self.events:
             raise ValueError(f"{event.name} is not an event of {self.app!r}; define it in {self.app}/events.py.")
-        streams: list[StreamRef] = [registry.stream_for(obj) for obj in objects]
-        streams += [inbox_stream(user if isinstance(user, int) else user.pk) for user in users]
-        subject_type, subject_id = (None, None)
-        if subject is not None:
-            live = registry.get_for_model(type(subject))
-            subject_type, subject_id = live.object_type, live.object_key(subject.pk)
-        # Each append locks its stream's counter row until commit: take them in one global order (by name)
-        # so that two sends to the same streams in different orders cannot deadlock.
-        appended: dict[int, Notification] = {}
-        with transaction.atomic():
-            for index in sorted(range(len(streams)), key=lambda i: streams[i].name):
-                stream = streams[index]
-                appended[index] = notification_append(
-                    stream=stream,
-                    event=event,
-                    payload=payload or {},
-                    object_type=subject_type or stream.object_type,
-                    object_id=subject_id if subject_id is not None else stream.object_id,
-                    title=title,
-                    body=body,
-                    icon=icon,
-                    client_action=client_action,
-                    push=push,
-                )
-        return [appended[index] for index in range(len(streams))]
+        return notifications_send(
+            event=event,
+            objects=objects,
+            users=users,
+            payload=payload or {},
+            subject=subject,
+            notice=Notice(title=title, body=body, icon=icon, client_action=client_action, push=push),
+        )

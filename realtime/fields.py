@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from realtime.ids import decode_id, encode_id
+from realtime.schema import OpenApiTypes, extend_schema_field
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -62,7 +62,7 @@ def event_frame(notification: Notification) -> dict[str, Any]:
             "seq": notification.seq,
             "event": notification.event,
             "object_type": stream.object_type,
-            "id": stream.name.split(".", 1)[1] if "." in stream.name else None,
+            "id": stream.name.split(".", 1)[1] if "." in stream.name else subject_public_id(notification),
             "at": timestamp(notification.created_at),
         },
     }

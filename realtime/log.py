@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from realtime.events import Event
+from realtime.events import NO_NOTICE, Event, Notice
 from realtime.models import Notification, Stream, new_epoch
 from realtime.pending import PendingPublish, pending_register
 from realtime.signals import notification_appended
@@ -104,26 +104,25 @@ def notification_append(
     payload: dict[str, Any],
     object_type: str = "",
     object_id: str = "",
-    title: str = "",
-    body: str = "",
-    icon: str = "",
-    client_action: str = "",
-    push: bool = False,
+    notice: Notice = NO_NOTICE,
     final: bool = False,
     recheck: list[Any] | str | None = None,
     visibility: bool = False,
     action: str | None = None,
+    listed: bool = False,
 ) -> Notification:
     """Append one event to ``stream`` in the current transaction and publish it after commit.
 
-    ``final`` marks the last event of a stream (its object was deleted):
+    ``notice`` makes it a user-facing notification (an inbox entry, perhaps
+    pushed). ``final`` marks the last event of a stream (its object was deleted):
     subscribers are told, then unsubscribed. ``recheck`` names the users
     (or ``"*"`` for all) whose access the change may have revoked; every
     event of the stream in this transaction makes them re-run the permission
     check before delivery. ``visibility`` says the change decides who may
     see the stream: no replay reaches back across it (``stream_read``).
     ``action`` (a tracked model change) lets a later change of the same
-    object in this transaction revise this event (``notification_revise``).
+    object in this transaction revise this event (``notification_revise``);
+    ``listed`` publishes it to the object type's group too, for live lists.
     """
     with transaction.atomic(savepoint=False):
         notification = Notification(
@@ -132,11 +131,11 @@ def notification_append(
             object_type=object_type,
             object_id=object_id or "",
             payload=payload,
-            title=title,
-            body=body,
-            icon=icon,
-            client_action=client_action,
-            push=push,
+            title=notice.title,
+            body=notice.body,
+            icon=notice.icon,
+            client_action=notice.client_action,
+            push=notice.push,
             final=final,
         )
         epoch = _insert(stream, notification, visibility=visibility)
@@ -149,7 +148,7 @@ def notification_append(
             seq=notification.seq,
         )
         notification_appended.send(sender=Notification, notification=notification)
-        pending_register(notification, recheck=recheck, visibility=visibility, action=action)
+        pending_register(notification, recheck=recheck, visibility=visibility, action=action, listed=listed)
     return notification
 
 

@@ -73,6 +73,7 @@ class PendingPublish:
         savepoints: frozenset[str],
         visibility: bool,
         action: str | None,
+        listed: bool = False,
     ) -> None:
         self.__qualname__ = f"{type(self).__qualname__}({notification.stream.name}#{notification.seq})"
         self.notification = notification
@@ -83,12 +84,13 @@ class PendingPublish:
         self.visibility = visibility
         #: ``created``/``changed``/``deleted`` for a tracked model change (revisable), ``None`` for a sent event.
         self.action = action
+        self.listed = listed
 
     def __call__(self) -> None:
         message = publish.event_message(self.notification, recheck=self.changes.recheck, visibility=self.visibility)
         publish.group_send(group_name(message["stream"]), message)
-        if self.action is not None:
-            # A tracked change: live lists of the type hear of it too (realtime.lists).
+        if self.listed:
+            # An object's tracked change: live lists of the type hear of it too (realtime.lists).
             listed = {
                 **message,
                 "type": publish.LIST_MESSAGE,
@@ -143,9 +145,13 @@ def pending_register(
     recheck: list[Any] | str | None,
     visibility: bool,
     action: str | None,
+    listed: bool = False,
     using: str | None = None,
 ) -> PendingPublish:
-    """Publish ``notification`` after the current transaction commits, sharing the stream's rechecks."""
+    """Publish ``notification`` after the current transaction commits, sharing the stream's rechecks.
+
+    ``listed``: also publish it to the object type's group, for live lists (an object's tracked change).
+    """
     connection = _connection(using)
     earlier = pending_events(notification.stream.name, using=using)
     changes = earlier[-1].changes if earlier else StreamTransaction()
@@ -157,6 +163,7 @@ def pending_register(
         savepoints=_savepoints(connection),
         visibility=visibility,
         action=action,
+        listed=listed,
     )
     index = _index(connection)
     transaction.on_commit(pending, using=using, robust=True)
@@ -164,17 +171,21 @@ def pending_register(
     return pending
 
 
-def pending_revisable(stream: str, *, using: str | None = None) -> PendingPublish | None:
-    """The stream's newest pending event if a tracked change may fold into it, else ``None``.
+def pending_revisable(stream: str, *, object_id: str, using: str | None = None) -> PendingPublish | None:
+    """The newest pending event of ``object_id`` in ``stream`` if a tracked change may fold into it, else ``None``.
 
-    It must be a tracked model change (not an event an app sent), the newest
-    of its stream in this transaction, and appended outside every savepoint
-    opened since: rolling one of those back must not undo the revision alone.
+    It must be a tracked model change (not an event an app sent about the
+    object), the newest about that object in its stream in this transaction,
+    and appended outside every savepoint opened since: rolling one of those
+    back must not undo the revision alone. (An object's own stream holds only
+    its events; a type's stream holds every object's.)
     """
-    events = pending_events(stream, using=using)
-    if not events or events[-1].action is None:
+    newest = next(
+        (event for event in reversed(pending_events(stream, using=using)) if event.notification.object_id == object_id),
+        None,
+    )
+    if newest is None or newest.action is None:
         return None
-    newest = events[-1]
     if not _savepoints(_connection(using)) <= newest.savepoints:
         return None
     return newest

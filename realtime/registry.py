@@ -83,6 +83,9 @@ class LiveModel:
     id_style: ClassVar[str | None] = None
     #: Redux action prefix: ``UPDATE_<type_prefix>``; defaults to the upper-cased object type.
     type_prefix: ClassVar[str | None] = None
+    #: Also log every change on the type's own stream, ``<object_type>``: all objects, in commit order, with its
+    #: own dense seq (for services that mirror the model). Readable with the model's ``view`` permission.
+    type_stream: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -248,6 +251,14 @@ class LiveModel:
     def get_stream(self, pk: Any) -> StreamRef:
         return StreamRef(f"{self.object_type}.{self.get_public_id(pk)}", self.object_type, self.object_key(pk))
 
+    def get_type_stream(self) -> StreamRef:
+        """The stream of every change to any object of the type (``type_stream``): named like the type."""
+        return StreamRef(self.object_type, self.object_type, "")
+
+    def get_type_permission(self) -> str:
+        """The permission that lets a user read the type's stream: the model's ``view`` permission."""
+        return f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
+
     # --- payloads ------------------------------------------------------------
 
     def get_payload_serializer(self) -> serializers.BaseSerializer:
@@ -361,6 +372,7 @@ class Registry:
     def register(self, live_class: type[LiveModel]) -> type[LiveModel]:
         """Register a declaration (usable as a class decorator); checks it and connects tracking."""
         from realtime.tracking import connect_live_model
+        from realtime.writes import make_writes_live
 
         live = live_class()
         if live.object_type in self._by_type:
@@ -375,6 +387,7 @@ class Registry:
                 f"{live_class.__name__}); one model has one live declaration."
             )
         make_writes_atomic(live.model)
+        make_writes_live(live.model)
         self._by_type[live.object_type] = live
         self._by_model[concrete] = live
         connect_live_model(live)
@@ -403,8 +416,11 @@ class Registry:
 
     def parse_stream(self, name: object) -> StreamRef | None:
         """Parse ``<type>.<public id>`` or ``user.<id>``; ``None`` when malformed or of no registered type."""
-        if not isinstance(name, str) or "." not in name or len(name) > 150:
+        if not isinstance(name, str) or not name or len(name) > 150:
             return None
+        if "." not in name:
+            live = self.get(name)
+            return live.get_type_stream() if live is not None and live.type_stream else None
         prefix, public_id = name.split(".", 1)
         if prefix == INBOX_PREFIX:
             return parse_inbox(public_id)

@@ -91,9 +91,11 @@ class TargetSerializer(serializers.Serializer):
             if not user.is_authenticated:
                 raise NotAuthenticated("Log in to subscribe to your inbox.")
             return inbox_stream(user.pk)
-        if "id" not in attrs:
-            raise serializers.ValidationError({"id": "This field is required."})
         live = registry.get(attrs["object_type"])
+        if "id" not in attrs:
+            if live.type_stream:
+                return live.get_type_stream()  # every object of the type
+            raise serializers.ValidationError({"id": "This field is required."})
         pk = live.parse_public_id(attrs["id"])
         if pk is None:
             raise NotFound()

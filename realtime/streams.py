@@ -45,9 +45,14 @@ class StreamRef:
         return self.object_type == protocol.INBOX
 
     @property
+    def is_type(self) -> bool:
+        """A type's stream (every object of the type): named just like the type."""
+        return self.name == self.object_type
+
+    @property
     def public_id(self) -> str:
-        """The subject's id as clients know it (the part of the name after the type)."""
-        return self.name.split(".", 1)[1]
+        """The subject's id as clients know it (the part of the name after the type; empty for a type's stream)."""
+        return self.name.split(".", 1)[1] if "." in self.name else ""
 
 
 def user_public_id(user_pk: Any) -> str:

@@ -69,7 +69,7 @@ def object_event_record(
     never a visibility change: there was no earlier state to see.
     """
     stream = live.get_stream(instance.pk)
-    pending = pending_revisable(stream.name)
+    pending = pending_revisable(stream.name, object_id=stream.object_id)
     folded = _FOLD.get((pending.action, action)) if pending is not None else None
     final_action = folded or action
     deleted = final_action == DELETED
@@ -97,9 +97,32 @@ def object_event_record(
             recheck=recheck,
             visibility=visibility,
             action=final_action,
+            listed=True,
+        )
+    if live.type_stream:
+        _record_on_type_stream(
+            live, stream.object_id, event=event, payload=payload, action=final_action, fold=folded is not None
         )
     # The REST response of this write reports the position of the event it appended (StreamPositionField).
     instance.realtime_seq, instance.realtime_epoch = notification.seq, notification.stream.epoch
+
+
+def _record_on_type_stream(
+    live: LiveModel, object_id: str, *, event: Any, payload: Any, action: str, fold: bool
+) -> None:
+    """The same change on the type's own stream (every object's changes, in commit order), folded when the
+    object's own event was."""
+    stream = live.get_type_stream()
+    pending = pending_revisable(stream.name, object_id=object_id) if fold else None
+    if pending is not None:
+        notification_revise(
+            pending=pending, event=event, payload=payload, final=False, recheck=None, visibility=False, action=action
+        )
+        return
+    # Never ``final``: the type's stream goes on after one of its objects is deleted.
+    notification_append(
+        stream=stream, event=event, payload=payload, object_type=live.object_type, object_id=object_id, action=action
+    )
 
 
 def field_tracker(live: LiveModel) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.utils.http import urlencode
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -17,6 +16,7 @@ from realtime.frames import event_frame, notification_payload
 from realtime.inbox import inbox_mark_all_read, inbox_mark_read, inbox_unread_count
 from realtime.log import replay_floor, stream_head, stream_read
 from realtime.models import Notification
+from realtime.schema import OpenApiResponse, extend_schema
 from realtime.serializers import LogQuerySerializer
 from realtime.streams import inbox_stream
 from realtime.tickets import ticket_issue

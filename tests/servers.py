@@ -42,7 +42,13 @@ def database_url_for_tests() -> str:
 
 class DaphneServer:
     def __init__(
-        self, *, env: dict[str, str] | None = None, command: list[str] | None = None, log_dir: Path | None = None
+        self,
+        *,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        log_dir: Path | None = None,
+        application: str = "project.asgi:application",
+        cwd: Path = ROOT,
     ) -> None:
         self.port = free_port()
         self.env = {
@@ -53,7 +59,8 @@ class DaphneServer:
             **(env or {}),
         }
         self.command = command or [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}"]
-        self.command = [part.format(port=self.port) for part in self.command] + ["project.asgi:application"]
+        self.command = [part.format(port=self.port) for part in self.command] + [application]
+        self.cwd = cwd
         # Pass log_dir (a pytest tmp_path) so the log is cleaned up with the test's other files.
         self.log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", dir=log_dir, delete=False)  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
@@ -67,7 +74,9 @@ class DaphneServer:
         return f"ws://127.0.0.1:{self.port}/ws/notifications/"
 
     def start(self, timeout: float = 30) -> DaphneServer:
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

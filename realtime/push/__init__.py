@@ -10,6 +10,6 @@ Web Push endpoints) are checked when registered (``targets``) and again,
 after DNS resolution, when the worker connects (``transport``), against the
 address policy of ``addresses``. A nested app (label ``push``) of
 ``realtime``: it imports ``realtime``, never a project's domain apps. Its
-optional packages (``pip install realtime[push]``) are imported where a
+optional packages (``pip install django-realtime-subscriptions[push]``) are imported where a
 request is made, never by importing a package.
 """

@@ -13,7 +13,6 @@ import binascii
 import re
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -21,6 +20,7 @@ from realtime.conf import realtime_settings
 from realtime.push.backends import get_backend_class
 from realtime.push.models import Device
 from realtime.push.targets import target_url_refusal
+from realtime.schema import extend_schema_field
 
 APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
 FCM_TOKEN = re.compile(r"^[\w\-:.]{20,2048}$")

@@ -18,7 +18,7 @@ from django.dispatch import receiver
 
 from realtime.conf import realtime_settings
 
-if TYPE_CHECKING:  # cryptography and py-vapid come with realtime[push]: imported where used
+if TYPE_CHECKING:  # cryptography and py-vapid come with the [push] extra: imported where used
     from cryptography.hazmat.primitives.asymmetric import ec
     from py_vapid import Vapid02
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +12,7 @@ from realtime.push.devices import device_register
 from realtime.push.models import Device
 from realtime.push.serializers import DeviceCreatedSerializer, DeviceSerializer, VapidPublicKeySerializer
 from realtime.push.vapid import vapid_public_key
+from realtime.schema import extend_schema
 
 
 class DeviceViewSet(

@@ -173,3 +173,18 @@ def test_listen_command_prints_what_two_users_receive(daphne, token_for, alice, 
         for listener in listeners.values():
             listener.terminate()
             listener.wait(timeout=10)
+
+
+async def test_a_stopping_server_says_when_to_come_back(daphne, token_for, alice, shared_foo):
+    """SIGTERM to daphne: each socket gets a ``reconnect`` hint, then close 4503, before the process exits."""
+    server = await sync_to_async(daphne)()
+    token = await sync_to_async(token_for)(alice)
+    ws, _ = await subscribed_socket(server, token, shared_foo)
+    server.process.terminate()
+    hint = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert hint["type"] == "reconnect"
+    assert hint["after_ms"] >= 0
+    assert hint["spread_ms"] > 0
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd.code == 4503

@@ -136,8 +136,9 @@ class Sentinel:
 
     @classmethod
     async def on(cls, communicator: WebsocketCommunicator, user: Any) -> Sentinel:
-        """Create a Foo owned by ``user`` without logging an event, and subscribe ``communicator`` to it."""
-        (obj,) = await sync_to_async(Foo.objects.bulk_create)([Foo(owner=user, name="sentinel")])
+        """Create a Foo owned by ``user`` without logging an event (around the live managers, like raw SQL), and
+        subscribe ``communicator`` to it."""
+        (obj,) = await sync_to_async(Foo._base_manager.bulk_create)([Foo(owner=user, name="sentinel")])
         subscribed = (await subscribe(communicator, obj))[-1]
         assert subscribed["type"] == "subscribed", subscribed
         return cls(communicator, obj, subscribed["stream"])

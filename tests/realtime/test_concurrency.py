@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 
 from api.models import Foo
-from realtime.events import Event
+from realtime.events import Event, Notice
 from realtime.log import notification_append
 from realtime.models import Notification, Stream
 from realtime.registry import registry
@@ -79,7 +79,7 @@ def save_repeatedly(pk: int) -> Callable[[int], None]:
 
 async def test_concurrent_saves_of_one_foo_log_dense_seqs_and_arrive_in_order(connect, alice):
     """8 threads x 200 saves: the stream holds exactly 1..1600 and a live subscriber gets them all in order."""
-    (foo,) = await sync_to_async(Foo.objects.bulk_create)([Foo(owner=alice, name="contended")])  # no created event
+    (foo,) = await sync_to_async(Foo._base_manager.bulk_create)([Foo(owner=alice, name="contended")])  # no event
     stream_name = registry.stream_for(foo).name
     communicator = await connect(alice)
     (subscribed,) = await subscribe(communicator, foo, since=0)
@@ -118,7 +118,7 @@ async def test_concurrent_appends_contending_only_on_the_counter_row_stay_dense_
         for i in range(PER_THREAD):
             with transaction.atomic():
                 notification = notification_append(
-                    stream=stream, event=event, payload={"t": number, "i": i}, title=f"note {number}-{i}"
+                    stream=stream, event=event, payload={"t": number, "i": i}, notice=Notice(title=f"note {number}-{i}")
                 )
             epochs.add(notification.stream.epoch)
 

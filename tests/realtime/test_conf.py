@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from realtime.conf import realtime_settings
+from realtime.conf import DEFAULTS, realtime_settings
+from tests.servers import ROOT
 
 
 def test_defaults(settings):
@@ -42,3 +43,9 @@ def test_unknown_attribute_is_an_attribute_error():
     """Reading a setting that does not exist is a programming error, not None."""
     with pytest.raises(AttributeError):
         realtime_settings.NOT_A_SETTING  # noqa: B018
+
+
+def test_every_key_is_documented():
+    """docs/settings.md has a row for every key of REALTIME, under the key and its demo variable."""
+    text = (ROOT / "docs" / "settings.md").read_text()
+    assert [key for key in DEFAULTS if f"| `{key}` (`REALTIME_{key}`) |" not in text] == []

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from realtime import log
-from realtime.events import Event
+from realtime.events import Event, Notice
 from realtime.log import notification_append, notifications_prune, stream_read, stream_reset
 from realtime.models import Notification, Stream
 from realtime.registry import registry
@@ -78,11 +78,7 @@ def test_append_stores_the_event_and_user_facing_fields():
         payload={"k": "v"},
         object_type="foo",
         object_id="99",
-        title="t",
-        body="b",
-        icon="/i.svg",
-        client_action="/foo/x",
-        push=True,
+        notice=Notice(title="t", body="b", icon="/i.svg", client_action="/foo/x", push=True),
     )
     row = Notification.objects.get(pk=notification.pk)
     assert (row.event, row.action_type, row.object_type, row.object_id) == (EVENT.name, "APPEND_TEST", "foo", "99")

@@ -121,14 +121,14 @@ export interface paths {
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         get: operations["foo_list"];
         put?: never;
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         post: operations["foo_create"];
         delete?: never;
@@ -147,20 +147,20 @@ export interface paths {
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         get: operations["foo_retrieve"];
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         put: operations["foo_update"];
         post?: never;
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         delete: operations["foo_destroy"];
         options?: never;
@@ -168,7 +168,7 @@ export interface paths {
         /**
          * @description Foos you own or that are shared with you; only the owner (or staff) may change one.
          *
-         *     ``?search=`` keeps those whose name or bar contains every word given (the demo's filtered live list).
+         *     The list takes ``?search=`` (name and bar), ``?ordering=`` and ``?role=owner|member``.
          */
         patch: operations["foo_partial_update"];
         trace?: never;
@@ -705,6 +705,10 @@ export interface operations {
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
+                /** @description Which field to use when ordering the results. */
+                ordering?: string;
+                /** @description owner: the Foos you own; member: the Foos shared with you. */
+                role?: "owner" | "member";
                 /** @description A search term. */
                 search?: string;
             };

@@ -5,20 +5,21 @@
 
 Sends ``Origin`` and ``Authorization: Token`` like any non-browser client.
 A server that is not there, refuses the handshake or closes the socket is
-one line on stderr (``CommandError``), not a traceback.
+one line on stderr (``CommandError``), not a traceback. Needs the
+``websockets`` package (``pip install django-realtime-subscriptions[listen]``),
+imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosedError, InvalidHandshake, InvalidURI
 
 from realtime import protocol
 
@@ -44,6 +45,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if importlib.util.find_spec("websockets") is None:
+            raise CommandError(
+                "manage.py listen needs the websockets package: pip install django-realtime-subscriptions[listen]"
+            )
+        from websockets.exceptions import ConnectionClosedError, InvalidHandshake, InvalidURI
+
         url = options["url"]
         try:
             with contextlib.suppress(KeyboardInterrupt):
@@ -70,6 +77,8 @@ class Command(BaseCommand):
             message["id"] = id
         if since is not None:
             message["since"] = since
+        from websockets.asyncio.client import connect
+
         async with connect(url, origin=origin, additional_headers={"Authorization": f"Token {token}"}) as ws:
             await ws.send(json.dumps(message))
             async for frame in ws:

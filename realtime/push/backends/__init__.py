@@ -3,7 +3,7 @@
 ``BACKENDS`` maps a device kind to its class, or to the dotted path of its
 class, imported on first use: importing this package imports no provider
 module and none of their optional packages (httpx, pywebpush, PyJWT, h2),
-so a project's test discovery can import it without ``realtime[push]``.
+so a project's test discovery can import it without the ``[push]`` extra.
 A project adds or replaces a backend by subclassing ``PushBackend`` and
 assigning it here (e.g. in its app's ``ready()``).
 """

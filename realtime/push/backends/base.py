@@ -24,7 +24,7 @@ The queue decides what follows from an ``Outcome``
 
 Optional packages (httpx, h2, pywebpush, PyJWT, ...) are imported where
 they are used, never when this package is imported; ``check()`` names the
-missing ones (``pip install realtime[push]``) at start-up for every
+missing ones (``pip install django-realtime-subscriptions[push]``) at start-up for every
 configured backend.
 """
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from realtime.push.models import Delivery
 
 #: How to get the optional packages of push delivery.
-INSTALL_HINT = "pip install realtime[push]"
+INSTALL_HINT = "pip install django-realtime-subscriptions[push]"
 
 
 class Result(StrEnum):
@@ -119,7 +119,7 @@ class PushBackend:
     kind: ClassVar[str]
     #: Settings a configured backend needs, for the "not configured" message.
     required_settings: ClassVar[tuple[str, ...]] = ()
-    #: Modules ``send`` imports; a configured backend without them fails ``check()`` (``pip install realtime[push]``).
+    #: Modules ``send`` imports; a configured backend without them fails ``check()`` (``INSTALL_HINT``).
     dependencies: ClassVar[tuple[str, ...]] = ("httpx", "h2")
     #: HTTP/2 only (APNs); otherwise HTTP/1.1 with HTTP/2 offered over TLS.
     http2_only: ClassVar[bool] = False
