@@ -78,31 +78,54 @@ export function FooList() {
   );
 }
 
-/** The list filtered by a search term (name or bar), live as well. */
+const ROLES = [
+  { value: "", label: "All" },
+  { value: "owner", label: "Mine" },
+  { value: "member", label: "Shared with me" },
+];
+
+/** The list filtered by a search term (name or bar) and a role (`?role=owner|member`), live as well. */
 export function FooSearch() {
   const [term, setTerm] = useState("");
   const [search, setSearch] = useState("");
+  const [role, setRole] = useState("");
   useEffect(() => {
     const timer = setTimeout(() => setSearch(term.trim()), 250);
     return () => clearTimeout(timer);
   }, [term]);
-  // `currentData`: the results of this term only (`data` would show the previous term's while this one loads).
-  const { currentData: data, error, isFetching } = useListFoosQuery(search ? { search } : skipToken);
+  const params: Record<string, string> = {};
+  if (search) params.search = search;
+  if (role) params.role = role;
+  const active = Object.keys(params).length > 0;
+  // `currentData`: the results of these parameters only (`data` would show the previous ones' while these load).
+  const { currentData: data, error, isFetching } = useListFoosQuery(active ? params : skipToken);
+  const what = [search && `“${search}”`, role && ROLES.find((r) => r.value === role)?.label.toLowerCase()]
+    .filter(Boolean)
+    .join(", ");
 
   return (
     <section className="foo-list foo-search" aria-label="Search">
       <h2>Search</h2>
-      <input
-        type="search"
-        placeholder="Name or bar contains…"
-        aria-label="Search Foos"
-        value={term}
-        onChange={(e) => setTerm(e.target.value)}
-      />
+      <div className="filters">
+        <input
+          type="search"
+          placeholder="Name or bar contains…"
+          aria-label="Search Foos"
+          value={term}
+          onChange={(e) => setTerm(e.target.value)}
+        />
+        <select aria-label="Whose Foos" value={role} onChange={(e) => setRole(e.target.value)}>
+          {ROLES.map(({ value, label }) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
       {error && <p className="error">{describeError(error)}</p>}
-      {search && data && <Items list={data} testId="search-item" />}
-      {search && data && data.ids.length === 0 && !isFetching && (
-        <p className="muted">No Foo matches “{search}” yet: it shows up here live when one does.</p>
+      {active && data && <Items list={data} testId="search-item" />}
+      {active && data && data.ids.length === 0 && !isFetching && (
+        <p className="muted">No Foo matches {what} yet: it shows up here live when one does.</p>
       )}
     </section>
   );

@@ -50,6 +50,15 @@ describe("Backoff", () => {
     expect(backoff.next()).toBe(2000);
   });
 
+  it("caps one delay when asked to, keeping its jitter", () => {
+    const backoff = new Backoff({ random: () => 1 });
+    backoff.skipFirst();
+    expect([backoff.next(5_000), backoff.next(5_000), backoff.next(5_000), backoff.next(5_000)]).toEqual([
+      1000, 2000, 4000, 5000,
+    ]);
+    expect(backoff.next()).toBe(16_000);
+  });
+
   it("refuses bounds that make no sense", () => {
     expect(() => new Backoff({ minMs: 0 })).toThrow(RangeError);
     expect(() => new Backoff({ minMs: 1000, maxMs: 10 })).toThrow(RangeError);

@@ -75,13 +75,13 @@ export class Backoff {
     return this.attempt;
   }
 
-  /** The delay before the next attempt; each call moves one attempt further. */
-  next(): number {
+  /** The delay before the next attempt (at most `capMs`, when given); each call moves one attempt further. */
+  next(capMs?: number): number {
     const delay = backoffDelay({
       attempt: this.attempt,
       firstMs: this.firstMs,
       minMs: this.minMs,
-      maxMs: this.maxMs,
+      maxMs: capMs === undefined ? this.maxMs : Math.max(this.minMs, Math.min(capMs, this.maxMs)),
       random: this.random(),
     });
     this.attempt += 1;

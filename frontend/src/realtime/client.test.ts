@@ -674,6 +674,21 @@ describe("close codes and the restart hint", () => {
     expect(waitForNextSocket(factory)).toBe(1_000);
   });
 
+  it("keeps retries under restartMaxMs while an announced restart takes longer, and not after", () => {
+    const { factory } = connected(1);
+    factory.last().receive({ type: "reconnect", after_ms: 0, spread_ms: 0 });
+    factory.last().drop(protocol.CLOSE_TRY_AGAIN);
+    const waits = [waitForNextSocket(factory)];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      factory.last().drop(1006);
+      waits.push(waitForNextSocket(factory));
+    }
+    expect(waits).toEqual([10, 1_000, 2_000, 4_000, 5_000, 5_000]);
+    factory.last().open();
+    factory.last().drop(1006); // the restart is over: the ordinary ladder again (not reset: it was not stable)
+    expect(waitForNextSocket(factory)).toBe(20_000);
+  });
+
   it("retries quickly after 4503 without a hint and after a dropped connection", () => {
     for (const code of [protocol.CLOSE_TRY_AGAIN, 1006, protocol.CLOSE_TOO_SLOW]) {
       const { factory } = connected(1);

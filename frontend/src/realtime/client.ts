@@ -170,6 +170,11 @@ export interface RealtimeClientOptions {
   batchSize?: number;
   /** Largest frame the client sends (default 16,000 bytes, under the server's `REALTIME_MAX_FRAME_BYTES`). */
   maxFrameBytes?: number;
+  /**
+   * After a server announced its restart (`reconnect` frame), retries back off to at most this (default 5 s)
+   * until a connection opens: it said it is coming back, so a long wait would only be spent offline.
+   */
+  restartMaxMs?: number;
   now?: () => number;
 }
 
@@ -258,6 +263,8 @@ export class RealtimeClient {
   /** The server refused a batch `subscribe` (an older server): subscribe one by one. */
   private batchUnsupported = false;
   private restartHint: { afterMs: number; spreadMs: number } | null = null;
+  /** The server announced a restart and no connection has opened since: retries stay under `restartMaxMs`. */
+  private restarting = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
@@ -279,6 +286,7 @@ export class RealtimeClient {
       retryAfterMs: options.retryAfterMs ?? 2_000,
       batchSize: options.batchSize ?? 100,
       maxFrameBytes: options.maxFrameBytes ?? 16_000,
+      restartMaxMs: options.restartMaxMs ?? 5_000,
       now: options.now ?? (() => Date.now()),
     };
   }
@@ -455,6 +463,7 @@ export class RealtimeClient {
     const reconnect = this.everOpened;
     this.everOpened = true;
     this.restartHint = null;
+    this.restarting = false;
     this.stableTimer = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs);
     if (this.options.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.heartbeat(), this.options.pingIntervalMs);
@@ -505,9 +514,10 @@ export class RealtimeClient {
   /** How long to wait before reconnecting after a close with `code` (docs/protocol.md, "Close codes"). */
   private reconnectDelay(code: number, hint: { afterMs: number; spreadMs: number } | null): number {
     if (hint) {
-      // The server restarts on purpose and said when to come back: spread over its window, then back off if
-      // it is not back yet (the quick first retry is used up).
+      // The server restarts on purpose and said when to come back: spread over its window, then back off
+      // (to at most restartMaxMs) if it is not back yet; the quick first retry is used up.
       this.backoff.skipFirst();
+      this.restarting = true;
       return hint.afterMs + this.backoff.random() * hint.spreadMs;
     }
     if (WAIT_LONG_CLOSE_CODES.has(code)) {
@@ -522,7 +532,7 @@ export class RealtimeClient {
       return this.backoff.maxMs * (0.5 + this.backoff.random() / 2);
     }
     if (code === protocol.CLOSE_SERVER_ERROR) this.backoff.skipFirst();
-    return this.backoff.next();
+    return this.backoff.next(this.restarting ? this.options.restartMaxMs : undefined);
   }
 
   private heartbeat(): void {

@@ -271,6 +271,8 @@ export interface RealtimeState {
     duplicates: number;
     gaps: number;
     reloads: number;
+    /** Closes the server announced with a `reconnect` frame (a restart). */
+    restartHints: number;
   };
 }
 
@@ -278,7 +280,7 @@ const initialState: RealtimeState = {
   status: "idle",
   lastClose: null,
   lastCatchUp: null,
-  debug: { applied: {}, events: 0, duplicates: 0, gaps: 0, reloads: 0 },
+  debug: { applied: {}, events: 0, duplicates: 0, gaps: 0, reloads: 0, restartHints: 0 },
 };
 
 export const realtimeSlice = createSlice({
@@ -290,6 +292,7 @@ export const realtimeSlice = createSlice({
     },
     closed(state, action: PayloadAction<RealtimeState["lastClose"]>) {
       state.lastClose = action.payload;
+      if (action.payload?.restart) state.debug.restartHints += 1;
     },
     caughtUp(state, action: PayloadAction<CaughtUpInfo & { at: number }>) {
       state.lastCatchUp = action.payload;
