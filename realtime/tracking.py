@@ -22,6 +22,7 @@ and groups, make the affected subscriptions re-run the permission check.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -30,6 +31,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from model_utils import FieldTracker
+from rest_framework.utils import encoders
 
 from realtime.events import CHANGED, CREATED, DELETED
 from realtime.log import notification_append, notification_revise
@@ -74,7 +76,7 @@ def object_event_record(
     final_action = folded or action
     deleted = final_action == DELETED
     event = live.get_event(final_action)
-    payload = live.get_delete_payload(instance) if deleted else live.get_payload(instance)
+    payload = as_json(live.get_delete_payload(instance) if deleted else live.get_payload(instance))
     visibility = visibility and final_action != CREATED
     if folded is not None:
         notification = notification_revise(
@@ -100,6 +102,18 @@ def object_event_record(
         )
     # The REST response of this write reports the position of the event it appended (StreamPositionField).
     instance.realtime_seq, instance.realtime_epoch = notification.seq, notification.stream.epoch
+
+
+def as_json(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as the JSON values a REST client receives, encoded the way DRF's ``JSONRenderer`` does.
+
+    A serializer's representation may hold values ``json`` cannot store or
+    send: a ``PrimaryKeyRelatedField`` to a model with a UUID key renders
+    ``UUID`` objects (as do ``ReadOnlyField``s of dates or decimals); the
+    renderer turns them into text, so the payload must too, or it would not
+    equal the REST body and could not be logged at all.
+    """
+    return json.loads(json.dumps(payload, cls=encoders.JSONEncoder))
 
 
 def field_tracker(live: LiveModel) -> str:
