@@ -118,7 +118,7 @@ async def lifecycle(shape: Shape, connect: Connect, users: dict[str, Any]) -> Li
     late = await connect(owner, headers=shape.headers, query=shape.query)
     epoch = created["stream"]["epoch"]
     since = 1
-    if registry.get(shape.object_type).visibility:
+    if set(shape.m2m(users)) & set(registry.get(shape.object_type).visibility):
         *missed, refused = await subscribe(late, shape.object_type, public_id, since=since, epoch=epoch)
         assert (missed, refused["recovered"], refused.get("reason")) == ([], False, "visibility"), refused
         since = 2
