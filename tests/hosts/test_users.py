@@ -17,6 +17,7 @@ from django.test import Client
 from realtime import tracking
 from realtime.registry import registry
 from tests.hosts.conftest import next_event, rest_client, subscribe, without_stream
+from tests.hosts.shapes.views import AccountViewSet
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -30,6 +31,15 @@ def test_the_user_model_is_live_without_a_change_to_it():
     assert live.m2m == ("groups",)
     assert getattr(User.save, "_realtime_atomic", False)
     assert getattr(User.delete, "_realtime_atomic", False)
+
+
+def test_a_live_viewset_keeps_only_its_own_actions(alice, staff):
+    """LiveViewSetMixin gives a retrieve/update viewset no create or destroy: DELETE is a 405, POST has no route."""
+    assert not hasattr(AccountViewSet, "create")
+    assert not hasattr(AccountViewSet, "destroy")
+    admin = rest_client(staff)
+    assert admin.delete(f"/hosts/accounts/{alice.pk}/").status_code == 405
+    assert admin.post("/hosts/accounts/", {}, format="json").status_code == 404
 
 
 async def test_user_lifecycle(alice, bob, staff, connect):
