@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import CharField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
@@ -59,8 +60,10 @@ class LiveViewSetMixin:
             if lookup in self.kwargs:
                 # Lock the row first (on the model's own table, whatever the viewset's queryset does), then read it.
                 model = self.get_queryset().model
-                rows = model._default_manager.select_for_update().filter(**{self.lookup_field: self.kwargs[lookup]})
-                list(rows.values_list("pk", flat=True))
+                rows = model._default_manager.select_for_update()
+                # A lookup value of the wrong form (``abc`` for an integer key) locks nothing: the read answers 404.
+                with suppress(TypeError, ValueError, ValidationError):
+                    list(rows.filter(**{self.lookup_field: self.kwargs[lookup]}).values_list("pk", flat=True))
         return super().get_object()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from realtime.registry import registry
-from tests.hosts.conftest import subscribe
+from tests.hosts.conftest import rest_client, subscribe
 from tests.hosts.lifecycle import Shape, lifecycle
 from tests.hosts.shapes.models import Card, Label
 
@@ -82,3 +82,19 @@ async def test_subscribing_by_uuid_is_case_and_form_insensitive_only_as_rest_is(
     ws = await connect(world["owner"])
     frames = await subscribe(ws, "card", str(card.pk))
     assert frames[-1]["stream"] == f"card.{card.pk}"
+
+
+WRITES = [
+    (collection, method)
+    for collection in ("notes", "cards", "countries", "snippets", "recipes", "accounts")
+    for method in ("patch", "put", "delete")
+    if (collection, method) != ("accounts", "delete")  # the accounts viewset has no destroy
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("collection", "method"), WRITES)
+def test_a_write_to_a_malformed_id_is_a_404(world, collection, method):
+    """A PATCH/PUT/DELETE whose id cannot be a key of the model (``null,null``) is a 404, as a GET, never a 500."""
+    response = getattr(rest_client(world["owner"]), method)(f"/hosts/{collection}/null,null/", {}, format="json")
+    assert response.status_code == 404, response.content[:300]
