@@ -17,6 +17,14 @@ and the ids (hashids when the viewset's ``lookup_value_converter`` is
 ``"hashid"``, the primary key as text otherwise). Each is a class attribute
 with a ``get_*()`` method to override.
 
+A stream is always named by the object's primary key in that form
+(``recipe.42``), also when the viewset's ``lookup_field`` is another field
+(``/recipes/<slug>/``): clients subscribe with the id the REST body renders
+(``id``/``pk``), or take the whole name from its ``stream`` field
+(``StreamPositionField``). Payloads are the serializer's representation as
+JSON values (``realtime.tracking.as_json``: UUIDs and dates as text, as
+REST renders them).
+
 Visibility is the REST detail view itself: a user may subscribe to and
 replay an object exactly when the viewset's permission classes,
 ``get_queryset()`` and filter backends would show it to them, run on a

@@ -78,8 +78,11 @@ async def lifecycle(shape: Shape, connect: Connect, users: dict[str, Any]) -> Li
     assert (created["stream"]["name"], created["stream"]["seq"]) == (stream, 1), created
     detail = f"{shape.collection}{created[shape.lookup_field]}/"
 
-    async def get() -> Body:
-        return await call("get", detail + query)
+    async def get(seq: int) -> Body:
+        """The REST GET, which must be at ``seq`` of the stream; without its ``stream`` field."""
+        body = await call("get", detail + query)
+        assert body["stream"] == {"name": stream, "seq": seq, "epoch": created["stream"]["epoch"]}, body["stream"]
+        return without_stream(body)
 
     # The stranger: REST says 404, so subscribing fails; a sentinel of their own shows nothing else reached them.
     stranger_rest = await sync_to_async(rest_client)(stranger, **_environ(shape.headers))
@@ -97,7 +100,7 @@ async def lifecycle(shape: Shape, connect: Connect, users: dict[str, Any]) -> Li
     assert (subscribed["stream"], subscribed["seq"], subscribed["recovered"]) == (stream, 1, True)
     prefix = shape.object_type.upper()
     assert [f["type"] for f in replayed] == [f"CREATE_{prefix}"]
-    assert replayed[0]["payload"] == without_stream(await get()) == without_stream(created)
+    assert replayed[0]["payload"] == await get(1) == without_stream(created)
     events = [*replayed]
 
     async def write(method: str, body: Body, seq: int) -> None:
@@ -105,12 +108,12 @@ async def lifecycle(shape: Shape, connect: Connect, users: dict[str, Any]) -> Li
         event = await next_event(ws)
         assert (event["type"], event["meta"]["stream"], event["meta"]["seq"]) == (f"UPDATE_{prefix}", stream, seq)
         assert answer["stream"]["seq"] == seq, answer["stream"]
-        assert event["payload"] == without_stream(await get()) == without_stream(answer)
+        assert event["payload"] == await get(seq) == without_stream(answer)
         events.append(event)
 
     await write("patch", shape.change, 2)
     await write("patch", shape.m2m(users), 3)  # one event for the m2m PATCH: its final state
-    state = without_stream(await get())
+    state = await get(3)
     await write("put", {**shape.create(users), **shape.change, **shape.m2m(users), **_writable(state)}, 4)
 
     # A late subscriber with `since` replays exactly the events after it, as they were sent live; not across

@@ -32,6 +32,8 @@ PROJECTS = ("custom_user", "no_authtoken", "no_hashids")
 #: Variables of this session that must not leak into a host project's.
 CLEARED = {"DATABASE_URL", "REDIS_URL", "CHANNEL_LAYER_PREFIX", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
 LEAKS = ("REALTIME_", "HASHIDS_")
+#: Plugins of this virtualenv a host project does not use: loading schemathesis and hypothesis doubles start-up.
+PLUGINS_OFF = [f"-pno:{name}" for name in ("cacheprovider", "schemathesis", "hypothesispytest", "anyio")]
 
 
 def database_urls(project: str, directory: Path) -> dict[str, str]:
@@ -50,7 +52,7 @@ class HostRun:
         env = {key: value for key, value in os.environ.items() if key not in CLEARED and not key.startswith(LEAKS)}
         env.update(DJANGO_SETTINGS_MODULE=f"tests.hosts.{project}.settings", HOST_DATABASE_URL=database_url)
         directory = HOSTS / project
-        command = [sys.executable, "-m", "pytest", "-c", str(directory / "pytest.ini"), "-p", "no:cacheprovider"]
+        command = [sys.executable, "-m", "pytest", "-c", str(directory / "pytest.ini"), *PLUGINS_OFF]
         self.log = log
         with log.open("wb") as output:
             self.process = subprocess.Popen(
