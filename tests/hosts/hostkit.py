@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import dj_database_url
+import pytest
 
 
 def host_databases() -> dict[str, Any]:
@@ -22,6 +23,20 @@ def host_databases() -> dict[str, Any]:
         database["TEST"] = {"NAME": f"{database['NAME']}.test"}
         database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     return {"default": database}
+
+
+@pytest.fixture(autouse=True)
+def close_async_connections() -> Any:
+    """After each test, close the connection its consumers opened in asgiref's database thread.
+
+    Left open, it outlives the test session and PostgreSQL refuses to drop the test database.
+    Import it into a project's ``host_tests.py`` to use it.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 async def handshake(application: Any, *, headers: list[tuple[bytes, bytes]] = (), query: str = "") -> Any:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from realtime.events import EventRegistry
 from tests.hosts.custom_user.asgi import application
 from tests.hosts.custom_user.people.models import Person, Task
-from tests.hosts.hostkit import handshake, request
+from tests.hosts.hostkit import close_async_connections, handshake, request  # noqa: F401  (an autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 events = EventRegistry("people")

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from tests.hosts.hostkit import handshake, request
+from tests.hosts.hostkit import close_async_connections, handshake, request  # noqa: F401  (an autouse fixture)
 from tests.hosts.no_authtoken.asgi import application
 from tests.hosts.no_authtoken.shop.models import Order
 

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from realtime.events import EventRegistry
-from tests.hosts.hostkit import handshake, request
+from tests.hosts.hostkit import close_async_connections, handshake, request  # noqa: F401  (an autouse fixture)
 from tests.hosts.no_hashids.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
