@@ -17,6 +17,14 @@ and the ids (hashids when the viewset's ``lookup_value_converter`` is
 ``"hashid"``, the primary key as text otherwise). Each is a class attribute
 with a ``get_*()`` method to override.
 
+A stream is always named by the object's primary key in that form
+(``recipe.42``), also when the viewset's ``lookup_field`` is another field
+(``/recipes/<slug>/``): clients subscribe with the id the REST body renders
+(``id``/``pk``), or take the whole name from its ``stream`` field
+(``StreamPositionField``). Payloads are the serializer's representation as
+JSON values (``realtime.tracking.as_json``: UUIDs and dates as text, as
+REST renders them).
+
 Visibility is the REST detail view itself: a user may subscribe to and
 replay an object exactly when the viewset's permission classes,
 ``get_queryset()`` and filter backends would show it to them, run on a
@@ -31,6 +39,7 @@ start-up, saying how to fix them.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -41,6 +50,7 @@ from django.db import connection, models, router, transaction
 from model_utils import FieldTracker
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
+from rest_framework.utils import encoders
 from rest_framework.viewsets import GenericViewSet
 
 from realtime import protocol
@@ -275,8 +285,8 @@ class LiveModel:
         return serializer
 
     def get_payload(self, instance: models.Model) -> dict[str, Any]:
-        """The event payload: the serializer's representation, produced once per event."""
-        return self.get_payload_serializer().to_representation(instance)
+        """The event payload: the serializer's representation, produced once per event, as JSON values."""
+        return as_json(self.get_payload_serializer().to_representation(instance))
 
     def get_delete_payload(self, instance: models.Model) -> dict[str, Any]:
         """A deleted object's payload: its identity fields (``id``, ``url``, lookup field), rendered as usual."""
@@ -292,7 +302,7 @@ class LiveModel:
                 payload[name] = field.to_representation(field.get_attribute(instance))
             except (AttributeError, KeyError, exceptions.APIException, serializers.SkipField):
                 continue
-        return payload or {"id": self.get_public_id(instance.pk)}
+        return as_json(payload or {"id": self.get_public_id(instance.pk)})
 
     # --- visibility ------------------------------------------------------------
 
@@ -339,6 +349,18 @@ class LiveModel:
         if obj is None:
             raise exceptions.NotFound()
         return obj
+
+
+def as_json(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as the JSON values a REST client receives, encoded the way DRF's ``JSONRenderer`` does.
+
+    A serializer's representation may hold values ``json`` cannot store or
+    send: a ``PrimaryKeyRelatedField`` to a model with a UUID key renders
+    ``UUID`` objects (as do ``ReadOnlyField``s of dates or decimals); the
+    renderer turns them into text, so the payload must too, or it would not
+    equal the REST body and could not be logged at all.
+    """
+    return json.loads(json.dumps(payload, cls=encoders.JSONEncoder))
 
 
 def _atomic_method(method: Any) -> Any:

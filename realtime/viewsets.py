@@ -15,14 +15,20 @@ Each event the write appends sets the instance's position
 (``realtime.tracking``), so the response carries the seq of the last event
 the write appended, or, when it changed nothing tracked, the position read
 with the object.
+
+Only the write actions the viewset has are wrapped: a read-only viewset
+(or one without ``DestroyModelMixin``) gains no ``create``/``destroy``,
+so its router routes no POST/DELETE to it (they stay 405, not a 500).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import CharField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
@@ -54,28 +60,53 @@ class LiveViewSetMixin:
             if lookup in self.kwargs:
                 # Lock the row first (on the model's own table, whatever the viewset's queryset does), then read it.
                 model = self.get_queryset().model
-                rows = model._default_manager.select_for_update().filter(**{self.lookup_field: self.kwargs[lookup]})
-                list(rows.values_list("pk", flat=True))
+                rows = model._default_manager.select_for_update()
+                # A lookup value of the wrong form (``abc`` for an integer key) locks nothing: the read answers 404.
+                with suppress(TypeError, ValueError, ValidationError):
+                    list(rows.filter(**{self.lookup_field: self.kwargs[lookup]}).values_list("pk", flat=True))
         return super().get_object()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (
+            ("create", _in_transaction),
+            ("update", _in_write_transaction),
+            ("destroy", _in_write_transaction),
+        ):
+            method = getattr(cls, name, None)
+            if method is not None and not getattr(method, "_realtime_write", False):
+                setattr(cls, name, wrap(method))
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
         """The transaction of an update or delete; the object's row is locked when read inside it."""
         with transaction.atomic():
-            self._locking_reads = True
+            locking, self._locking_reads = self._locking_reads, True
             try:
                 yield
             finally:
-                self._locking_reads = False
+                self._locking_reads = locking
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+
+def _in_transaction(method: Callable[..., Response]) -> Callable[..., Response]:
+    """A create action run in one transaction: the object, its many-to-many members and their one event."""
+
+    @functools.wraps(method)
+    def create(self: LiveViewSetMixin, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
-            return super().create(request, *args, **kwargs)
+            return method(self, request, *args, **kwargs)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with self.write_transaction():
-            return super().update(request, *args, **kwargs)
+    create._realtime_write = True  # type: ignore[attr-defined]
+    return create
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+
+def _in_write_transaction(method: Callable[..., Response]) -> Callable[..., Response]:
+    """An update or destroy action run in ``write_transaction`` (``partial_update`` calls ``update``)."""
+
+    @functools.wraps(method)
+    def write(self: LiveViewSetMixin, request: Request, *args: Any, **kwargs: Any) -> Response:
         with self.write_transaction():
-            return super().destroy(request, *args, **kwargs)
+            return method(self, request, *args, **kwargs)
+
+    write._realtime_write = True  # type: ignore[attr-defined]
+    return write

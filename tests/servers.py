@@ -2,7 +2,8 @@
 
 ``DaphneServer`` runs ``daphne project.asgi:application`` in a subprocess with
 ``DATABASE_URL`` pointing at the database pytest-django created (so it sees
-the rows a ``transaction=True`` test commits) and the same channel layer
+the rows a ``transaction=True`` test commits), the test session's own settings
+module (``tests.settings``: the same apps and URLs) and the same channel layer
 settings as the test process, and waits until it answers HTTP.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from django.conf import settings as django_settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,11 @@ def database_url_for_tests() -> str:
     return f"postgres://{auth}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
 
 
+def settings_module_for_tests() -> str:
+    """The settings module of the running pytest session, for subprocesses that share its database."""
+    return django_settings.SETTINGS_MODULE
+
+
 class DaphneServer:
     def __init__(
         self,
@@ -54,7 +61,7 @@ class DaphneServer:
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url_for_tests(),
-            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "DJANGO_SETTINGS_MODULE": settings_module_for_tests(),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

@@ -49,7 +49,7 @@ def shared_socket(tmp_path: Path) -> Iterator[Path]:
     env = {
         **os.environ,
         "DATABASE_URL": servers.database_url_for_tests(),
-        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_SETTINGS_MODULE": servers.settings_module_for_tests(),
         "LISTEN_FDS": "1",
         "LISTEN_FDNAMES": "realtime-daphne.socket",
     }

@@ -84,31 +84,39 @@ async def test_subscribing_to_a_list_sends_its_members_and_names_it(connect, ali
 
 
 async def test_enter_update_and_leave_for_every_kind_of_change(connect, alice, bob, carol):
-    """Created, changed, shared, unshared, renamed out of the filter and back, deleted: each reaches the list."""
+    """Created, changed, shared, unshared, renamed out of the filter and back, deleted: each reaches the list.
+
+    Membership is decided when an event is delivered (by a query, once per process per user and list), so
+    each step waits for its frame before the next change is made.
+    """
     ws = await connect(bob)
     sentinel = await Sentinel.on(ws, bob)
     await subscribe_list(ws, LIST)
-    shared = await create(alice, "plan shared", bob)  # created visible and matching: enter
-    hidden = await create(alice, "plan hidden")  # not visible to bob: nothing
-    await change(shared, bar="new bar")  # update
-    await sync_to_async(hidden.members.add)(bob)  # became visible: enter
-    await sync_to_async(hidden.members.remove)(bob)  # no longer visible: leave
-    await change(shared, name="renamed")  # no longer matching: leave
-    await change(shared, name="plan again")  # matching again: enter
-    pk = shared.pk
-    await sync_to_async(shared.delete)()  # deleted: leave (its DELETE frame)
-    frames = await frames_before(sentinel)
-    assert list_frames(frames, KEY) == [
-        ("CREATE_FOO", encode_id(pk), "enter"),
-        ("UPDATE_FOO", encode_id(pk), "update"),
-        ("UPDATE_FOO", encode_id(hidden.pk), "enter"),
-        ("LEAVE_FOO", encode_id(hidden.pk), "leave"),
-        ("LEAVE_FOO", encode_id(pk), "leave"),
-        ("UPDATE_FOO", encode_id(pk), "enter"),
-        ("DELETE_FOO", encode_id(pk), "leave"),
-    ]
-    leaves = [f for f in frames if f["meta"]["membership"] == "leave"]
+
+    async def step(action: Any) -> list[tuple[str, str, str]]:
+        await action()
+        return list_frames(await frames_before(sentinel), KEY)
+
+    shared = await create(alice, "plan shared", bob)
+    pk = encode_id(shared.pk)
+    assert list_frames(await frames_before(sentinel), KEY) == [("CREATE_FOO", pk, "enter")]
+    hidden = await create(alice, "plan hidden")
+    assert list_frames(await frames_before(sentinel), KEY) == []  # not visible to bob
+    assert await step(lambda: change(shared, bar="new bar")) == [("UPDATE_FOO", pk, "update")]
+    hidden_pk = encode_id(hidden.pk)
+    assert await step(lambda: sync_to_async(hidden.members.add)(bob)) == [("UPDATE_FOO", hidden_pk, "enter")]
+    assert await step(lambda: sync_to_async(hidden.members.remove)(bob)) == [("LEAVE_FOO", hidden_pk, "leave")]
+    assert await step(lambda: change(shared, name="renamed")) == [("LEAVE_FOO", pk, "leave")]
+    assert await step(lambda: change(shared, name="plan again")) == [("UPDATE_FOO", pk, "enter")]
+    deleted = await frames_before_deleting(sentinel, shared)
+    assert list_frames(deleted, KEY) == [("DELETE_FOO", pk, "leave")]
+    leaves = [f for f in deleted if f["meta"]["membership"] == "leave"]
     assert all(set(f["payload"]) == {"id"} for f in leaves), "a leave tells only the id"
+
+
+async def frames_before_deleting(sentinel: Sentinel, obj: Foo) -> list[dict]:
+    await sync_to_async(obj.delete)()
+    return await frames_before(sentinel)
 
 
 async def test_no_event_reaches_a_list_subscriber_who_may_not_see_the_object(connect, alice, carol):

@@ -23,7 +23,7 @@ from realtime.push.models import Delivery, Device
 from realtime.push.signing import webhook_verify
 from tests.realtime.push.helpers import LOOPBACK, push
 from tests.realtime.push.servers import HTTPReceiver, Received, Reply
-from tests.servers import ROOT
+from tests.servers import ROOT, settings_module_for_tests
 from tests.servers import database_url_for_tests as database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,7 @@ class WorkerProcess:
             env={
                 **os.environ,
                 "DATABASE_URL": database_url(),
-                "DJANGO_SETTINGS_MODULE": "project.settings",
+                "DJANGO_SETTINGS_MODULE": settings_module_for_tests(),
                 "PYTHONUNBUFFERED": "1",
                 "REALTIME_PUSH_IDLE_SECONDS": "0.05",
                 "REALTIME_PUSH_ALLOWED_INTERNAL_NETWORKS": LOOPBACK,  # the local receivers

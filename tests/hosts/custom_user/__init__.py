@@ -1,0 +1,1 @@
+"""A host project whose user model is its own (``people.Person``) with a UUID primary key."""

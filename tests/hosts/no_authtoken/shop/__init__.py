@@ -1,0 +1,1 @@
+"""The token-less host's app: orders of their customer."""
