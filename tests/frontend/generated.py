@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import _unavailable
@@ -29,4 +31,14 @@ def run_node(*args: str | Path) -> str:
         _unavailable("this test needs Node.js (node) on PATH")
     result = subprocess.run([str(arg) for arg in args], cwd=FRONTEND, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def manage(*args: str) -> str:
+    """``manage.py <args>`` on the demo project's own settings (the test session's add test apps)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout

@@ -49,6 +49,7 @@ def logged(foo: Foo) -> list[Notification]:
 def messages(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The channel-layer messages published after commit (captured instead of sent)."""
     sent: list[dict[str, Any]] = []
+
     def capture(group: str, message: dict[str, Any]) -> bool:
         if message["type"] == "realtime.event":  # not its copy for live lists
             sent.append(message)
