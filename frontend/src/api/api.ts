@@ -25,6 +25,12 @@ import { ApiError, createBaseQuery, fetchOf, requestJson, type QueryError } from
 import type { Credentials, FooChanges, FooPage, FooResource, InboxNotification, InboxPage, User } from "./types";
 
 export const FOO = "foo";
+
+/** Which Foo to load (`attempt`: see `getFoo`). */
+export interface FooQuery {
+  id: string;
+  attempt?: number;
+}
 /** Largest page the demo asks for: the whole list in one request (the server caps it at API_MAX_PAGE_SIZE). */
 export const LIST_LIMIT = "1000";
 
@@ -98,13 +104,17 @@ export const api = createApi({
       transformResponse: (page: FooPage) => liveListOf(page.results, byName),
       onCacheEntryAdded: liveList<ListParams, FooResource>({ objectType: FOO, compare: byName }),
     }),
-    /** One Foo, live; `gone` says when it was deleted or is no longer shared with you. */
-    getFoo: build.query<LiveEntry<FooResource>, string>({
-      query: (id) => fooUrl(id),
+    /**
+     * One Foo, live; `gone` says when it was deleted or is no longer shared with you. A new `attempt` is a
+     * fresh cache entry (a new load and subscription) for a Foo whose entry is gone, e.g. shared again.
+     */
+    getFoo: build.query<LiveEntry<FooResource>, FooQuery>({
+      query: ({ id }) => fooUrl(id),
       transformResponse: (foo: FooResource) => liveEntry(foo),
-      onCacheEntryAdded: liveDetail<string, FooResource>({
+      onCacheEntryAdded: liveDetail<FooQuery, FooResource>({
         objectType: FOO,
-        load: (id, extra) => orNull(request<FooResource>(fooUrl(id), extra)),
+        id: ({ id }) => id,
+        load: ({ id }, extra) => orNull(request<FooResource>(fooUrl(id), extra)),
       }),
     }),
     createFoo: build.mutation<FooResource, FooChanges>({
@@ -113,14 +123,17 @@ export const api = createApi({
     /** Save; the response is written to the cached Foo only if it is newer than what the socket brought. */
     updateFoo: build.mutation<FooResource, { id: string; changes: FooChanges }>({
       query: ({ id, changes }) => ({ url: fooUrl(id), method: "PATCH", body: changes }),
-      async onQueryStarted({ id }, { dispatch, queryFulfilled }) {
+      async onQueryStarted({ id }, { dispatch, getState, queryFulfilled }) {
         const { data } = await queryFulfilled.catch(() => ({ data: null }));
         if (!data) return;
-        dispatch(
-          api.util.updateQueryData("getFoo", id, (entry) => {
-            if (!entry.gone && isAhead(data.stream, entry.item.stream)) entry.item = data;
-          }),
-        );
+        for (const arg of api.util.selectCachedArgsForQuery(getState(), "getFoo")) {
+          if (arg.id !== id) continue;
+          dispatch(
+            api.util.updateQueryData("getFoo", arg, (entry) => {
+              if (!entry.gone && isAhead(data.stream, entry.item.stream)) entry.item = data;
+            }),
+          );
+        }
       },
     }),
     deleteFoo: build.mutation<null, string>({

@@ -11,7 +11,8 @@ import { describeError, type QueryError } from "../api/http";
 import type { FooResource } from "../api/types";
 import { protocol } from "../realtime";
 import type { Gone } from "../realtime/rtkQuery";
-import { useAppSelector } from "../store/hooks";
+import { useAppDispatch, useAppSelector } from "../store/hooks";
+import { fooRetried } from "../store/session";
 
 interface Draft {
   name: string;
@@ -33,11 +34,13 @@ export function goneMessage(gone: Gone, foo: FooResource, me: string | undefined
 }
 
 export function FooDetail() {
+  const dispatch = useAppDispatch();
   const selectedId = useAppSelector((state) => state.session.selectedId);
+  const attempt = useAppSelector((state) => state.session.attempt);
   const me = useMeQuery().data;
   // `currentData`, not `data`: while another Foo loads, `data` is still the previous one's (and the form would
   // save onto it).
-  const { currentData: data, error, isFetching } = useGetFooQuery(selectedId ?? skipToken);
+  const { currentData: data, error, isFetching } = useGetFooQuery(selectedId ? { id: selectedId, attempt } : skipToken);
   const [updateFoo, saving] = useUpdateFooMutation();
   const [deleteFoo, deleting] = useDeleteFooMutation();
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -88,6 +91,11 @@ export function FooDetail() {
         <p className="notice" role="status" data-testid="foo-gone">
           {goneMessage(data.gone, foo, me?.username)}
         </p>
+        {data.gone.reason !== protocol.REASON_DELETED && (
+          <button type="button" className="link" onClick={() => dispatch(fooRetried())}>
+            Check again
+          </button>
+        )}
       </section>
     );
   }

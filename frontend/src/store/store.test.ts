@@ -8,7 +8,7 @@ import { RealtimeClient } from "../realtime";
 import { fakeFetch, type Handler } from "../test/fakeFetch";
 import { fooEvent, mockSockets } from "../test/mockSocket";
 import { makeStore } from "./index";
-import { fooSelected } from "./session";
+import { fooSelected, openFoo } from "./session";
 
 const BOB = { id: "u2", username: "bob", is_staff: false };
 
@@ -123,7 +123,7 @@ describe("saving", () => {
       "GET /api/foo/a": () => ({ body: fooResource("a", 3) }),
       "PATCH /api/foo/a": () => ({ body: saved }),
     });
-    context.store.dispatch(api.endpoints.getFoo.initiate("a"));
+    context.store.dispatch(api.endpoints.getFoo.initiate({ id: "a", attempt: 0 }));
     await flush();
     const request = context.sockets.last().sentActions("subscribe").at(-1)!;
     context.sockets.last().receive({
@@ -138,7 +138,7 @@ describe("saving", () => {
     return context;
   }
   const item = (store: Awaited<ReturnType<typeof session>>["store"]) =>
-    api.endpoints.getFoo.select("a")(store.getState()).data?.item;
+    api.endpoints.getFoo.select({ id: "a", attempt: 0 })(store.getState()).data?.item;
 
   it("does not let a save response overwrite a newer live state", async () => {
     const { store, sockets } = await open(fooResource("a", 4, { name: "stale save response" }));
@@ -167,6 +167,43 @@ describe("saving", () => {
       status: "offline",
       message: expect.stringMatching(/could not be reached, so nothing was saved/),
     });
+  });
+});
+
+describe("opening a Foo", () => {
+  it("loads a Foo whose entry is gone afresh when it is opened again (shared again after being unshared)", async () => {
+    let shared = true;
+    const { store, sockets, calls } = await session({
+      "GET /api/foo/a": () => (shared ? { body: fooResource("a", 3) } : { status: 404 }),
+    });
+    store.dispatch(openFoo("a"));
+    store.dispatch(api.endpoints.getFoo.initiate({ id: "a", attempt: 0 }));
+    await flush();
+    const first = sockets.last().sentActions("subscribe").at(-1)!;
+    sockets
+      .last()
+      .receive({
+        type: "subscribed",
+        request_id: first.request_id,
+        stream: "foo.a",
+        epoch: "ep1",
+        seq: 3,
+        recovered: true,
+        replayed: 0,
+      });
+    shared = false;
+    sockets.last().receive({ type: "unsubscribed", stream: "foo.a", reason: "revoked" });
+    expect(api.endpoints.getFoo.select({ id: "a", attempt: 0 })(store.getState()).data?.gone).toEqual({
+      reason: "revoked",
+    });
+    shared = true;
+    store.dispatch(openFoo("a"));
+    expect(store.getState().session.attempt).toBe(1);
+    store.dispatch(api.endpoints.getFoo.initiate({ id: "a", attempt: 1 }));
+    await flush();
+    expect(calls.filter((call) => call === "GET /api/foo/a")).toHaveLength(2);
+    expect(sockets.last().sentActions("subscribe").at(-1)).toMatchObject({ object_type: "foo", id: "a", since: 3 });
+    expect(api.endpoints.getFoo.select({ id: "a", attempt: 1 })(store.getState()).data?.gone).toBeNull();
   });
 });
 
