@@ -50,13 +50,14 @@ The WebSocket
     ratelimit      the token bucket behind every rate limit
 
 REST
-    urls           the REST routes: notification log, inbox read state, tickets
+    urls           the REST routes: notification log, inbox read state, tickets, the AsyncAPI document
     views          the REST endpoints behind them
     routers        a DRF router whose detail routes take hashids, with or without a trailing slash
     converters     the ``hashid`` URL path converter
     parsers        request parsers that turn unstorable input into a 400
     middleware     ``NoStoreMiddleware``: authenticated responses are never cached
     schema         OpenAPI annotations: drf-spectacular's when installed, no-ops otherwise
+    asyncapi       the AsyncAPI 3.0 document of the WebSocket, from the protocol and the live models (``schema``)
 
 Configuration and operations
     apps           the app config: settings validated, checks registered, live.py autodiscovered
@@ -66,6 +67,7 @@ Configuration and operations
     health         ``/healthz``: the database and the channel layer by a real round trip
     metrics        Prometheus metrics and the ``/metrics`` view
     admin          read-only admin of streams and the log
+    management.commands.asyncapi             print the AsyncAPI document
     management.commands.listen               a debugging WebSocket client
     management.commands.prune_notifications  the log's retention policy
     management.commands.reset_stream         forget a stream's history, with a new epoch
