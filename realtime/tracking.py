@@ -8,8 +8,9 @@ same object in that transaction (a PATCH that saves the row, then its
 members) revises the first event to the final state instead of adding
 intermediate ones. Registration makes the model's ``save()`` and
 ``delete()`` atomic so that holds for changes made anywhere: REST, admin,
-shell, tasks. Bulk ``QuerySet.update()`` bypasses model signals and is
-therefore not tracked.
+shell, tasks. The bulk paths, which send no model signals
+(``QuerySet.update()``, ``bulk_create()``, ``bulk_update()``), are logged
+by ``realtime.writes``; raw SQL is not.
 
 Which fields changed is told by django-model-utils' ``FieldTracker``: the
 model's own, when it declares one covering the tracked fields, or one the

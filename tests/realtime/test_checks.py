@@ -69,7 +69,8 @@ def test_hyperlinked_payloads_without_base_url_warn(monkeypatch):
     """A live type whose serializer renders hyperlinks warns (realtime.W002) until REALTIME['BASE_URL'] is set."""
     declaration = SimpleNamespace(serializer_class=UserLinks, object_type="account")
     monkeypatch.setattr(registry, "declarations", lambda: [*registry._by_type.values(), declaration])
-    message = realtime_messages()["realtime.W002"]
+    with override_settings(REALTIME={}):  # the test settings set a BASE_URL
+        message = realtime_messages()["realtime.W002"]
     assert "UserLinks" in message.msg
     assert "'account'" in message.msg
     with override_settings(REALTIME={"BASE_URL": "http://localhost:8000"}):
