@@ -180,17 +180,15 @@ describe("opening a Foo", () => {
     store.dispatch(api.endpoints.getFoo.initiate({ id: "a", attempt: 0 }));
     await flush();
     const first = sockets.last().sentActions("subscribe").at(-1)!;
-    sockets
-      .last()
-      .receive({
-        type: "subscribed",
-        request_id: first.request_id,
-        stream: "foo.a",
-        epoch: "ep1",
-        seq: 3,
-        recovered: true,
-        replayed: 0,
-      });
+    sockets.last().receive({
+      type: "subscribed",
+      request_id: first.request_id,
+      stream: "foo.a",
+      epoch: "ep1",
+      seq: 3,
+      recovered: true,
+      replayed: 0,
+    });
     shared = false;
     sockets.last().receive({ type: "unsubscribed", stream: "foo.a", reason: "revoked" });
     expect(api.endpoints.getFoo.select({ id: "a", attempt: 0 })(store.getState()).data?.gone).toEqual({
