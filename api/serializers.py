@@ -1,4 +1,4 @@
-"""REST representation of ``Foo`` (also the payload of its live events)."""
+"""REST representations of ``Foo`` and of accounts (``auth.User``), also the payloads of their live events."""
 
 from __future__ import annotations
 
@@ -39,3 +39,21 @@ class MeSerializer(serializers.ModelSerializer):
         model = get_user_model()
         fields = ["id", "username", "is_staff"]
         read_only_fields = fields
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    """``auth.User`` as the API shows it: the profile, never the password or the last login."""
+
+    id = HashidField()
+    groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    stream = StreamPositionField(help_text="Subscribe with since=seq and epoch to continue from this state.")
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "first_name", "last_name", "email", "is_active", "groups", "stream"]
+        read_only_fields = fields
+
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        data["groups"] = sorted(data["groups"])  # a stable order, so equal states serialize equally
+        return data

@@ -1,11 +1,12 @@
-"""URL routes of the demo domain, mounted under ``/api/``: Foo CRUD, the current user, session login."""
+"""URL routes of the demo domain, mounted under ``/api/``: Foo CRUD, accounts, the current user, session login."""
 
 from api.auth import CsrfView, LoginView, LogoutView
-from api.views import FooViewSet, MeView
+from api.views import AccountViewSet, FooViewSet, MeView
 from realtime.routers import HashidRouter, optional_slash
 
 router = HashidRouter()
 router.register("foo", FooViewSet, basename="foo")
+router.register("accounts", AccountViewSet, basename="account")
 
 urlpatterns = [
     *optional_slash("me", MeView.as_view(), "me"),

@@ -1,4 +1,4 @@
-"""REST endpoints of the demo domain: ``/api/foo`` CRUD and ``/api/me``."""
+"""REST endpoints of the demo domain: ``/api/foo`` CRUD, ``/api/accounts`` (read-only) and ``/api/me``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
 from api.models import Foo
-from api.serializers import FooSerializer, MeSerializer
-from api.visibility import IsOwnerOrStaffOrReadOnly, foos_visible_to
+from api.serializers import AccountSerializer, FooSerializer, MeSerializer
+from api.visibility import IsOwnerOrStaffOrReadOnly, accounts_visible_to, foos_visible_to
 from realtime.viewsets import LiveViewSetMixin
 
 
@@ -58,6 +58,21 @@ class FooViewSet(LiveViewSetMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: FooSerializer) -> None:
         serializer.save(owner=self.request.user)
+
+
+class AccountViewSet(LiveViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Accounts (``auth.User``): yourself; everyone for staff and for users with ``auth.view_user``.
+
+    The permission is what a service account that mirrors the users needs
+    (docs/mirror.md): it also lets it read the type's stream, ``account``.
+    """
+
+    serializer_class = AccountSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_converter = "hashid"
+
+    def get_queryset(self) -> QuerySet:
+        return accounts_visible_to(self.request.user).prefetch_related("groups").order_by("pk")
 
 
 class MeView(generics.RetrieveAPIView):

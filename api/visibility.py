@@ -1,4 +1,4 @@
-"""Who may see and who may change a ``Foo``: the one rule REST and WebSocket share.
+"""Who may see and who may change a ``Foo``, and who may see an account: the rules REST and WebSocket share.
 
 Owner, members and staff see a Foo; only its owner and staff change or delete
 it. ``FooViewSet.get_queryset`` and its permission class are the single source
@@ -7,6 +7,7 @@ of truth; the realtime app asks the same view, never a copy of this rule.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -22,6 +23,16 @@ def foos_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Foo]:
         return Foo.objects.all()
     shared = Foo.members.through.objects.filter(user_id=user.pk).values("foo_id")
     return Foo.objects.filter(Q(owner_id=user.pk) | Q(pk__in=shared))
+
+
+def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet:
+    """Return the accounts ``user`` may see: their own; every one for staff and holders of ``auth.view_user``."""
+    users = get_user_model().objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return users.none()
+    if user.is_staff or user.has_perm(f"{users.model._meta.app_label}.view_{users.model._meta.model_name}"):
+        return users
+    return users.filter(pk=user.pk)
 
 
 class IsOwnerOrStaffOrReadOnly(BasePermission):

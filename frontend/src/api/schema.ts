@@ -4,6 +4,50 @@
  */
 
 export interface paths {
+    "/api/accounts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Accounts (``auth.User``): yourself; everyone for staff and for users with ``auth.view_user``.
+         *
+         *     The permission is what a service account that mirrors the users needs
+         *     (docs/mirror.md): it also lets it read the type's stream, ``account``.
+         */
+        get: operations["accounts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Accounts (``auth.User``): yourself; everyone for staff and for users with ``auth.view_user``.
+         *
+         *     The permission is what a service account that mirrors the users needs
+         *     (docs/mirror.md): it also lets it read the type's stream, ``account``.
+         */
+        get: operations["accounts_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/asyncapi/": {
         parameters: {
             query?: never;
@@ -305,6 +349,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description ``auth.User`` as the API shows it: the profile, never the password or the last login. */
+        Account: {
+            readonly id: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly username: string;
+            readonly first_name: string;
+            readonly last_name: string;
+            /**
+             * Email address
+             * Format: email
+             */
+            readonly email: string;
+            /**
+             * Active
+             * @description Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+             */
+            readonly is_active: boolean;
+            readonly groups: string[];
+            /** @description Subscribe with since=seq and epoch to continue from this state. */
+            readonly stream: components["schemas"]["StreamPosition"];
+        };
         CsrfToken: {
             /** @description Also set as the csrftoken cookie; send it as X-CSRFToken. */
             csrfToken: string;
@@ -430,6 +495,21 @@ export interface components {
              */
             readonly is_staff: boolean;
         };
+        PaginatedAccountList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Account"][];
+        };
         PaginatedDeviceList: {
             /** @example 123 */
             count: number;
@@ -517,6 +597,51 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    accounts_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAccountList"];
+                };
+            };
+        };
+    };
+    accounts_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+        };
+    };
     asyncapi_retrieve: {
         parameters: {
             query?: never;

@@ -7,6 +7,51 @@ export type paths = Record<string, never>;
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description ``auth.User`` as the API shows it: the profile, never the password or the last login. */
+        Account: {
+            readonly id: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly username: string;
+            readonly first_name: string;
+            readonly last_name: string;
+            /**
+             * Email address
+             * Format: email
+             */
+            readonly email: string;
+            /**
+             * Active
+             * @description Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+             */
+            readonly is_active: boolean;
+            readonly groups: string[];
+            /** @description Subscribe with since=seq and epoch to continue from this state. */
+            readonly stream: components["schemas"]["StreamPosition"];
+        };
+        /** @description A account as its serializer renders it at the time of the change (the REST `Account` without its REST-only fields). */
+        AccountEventPayload: {
+            readonly id: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly username: string;
+            readonly first_name: string;
+            readonly last_name: string;
+            /**
+             * Email address
+             * Format: email
+             */
+            readonly email: string;
+            /**
+             * Active
+             * @description Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+             */
+            readonly is_active: boolean;
+            readonly groups: string[];
+        };
+        /** @description Only the object's identity. */
+        AccountIdentity: {
+            /** @description The account's public id. */
+            id: string;
+        };
         /** @description Many subscriptions in one message (a client resubscribing after a reconnect). */
         BatchSubscribeMessage: {
             /** @constant */
@@ -21,6 +66,13 @@ export interface components {
             request_id?: components["schemas"]["RequestId"];
             results: (components["schemas"]["StreamSubscribed"] | components["schemas"]["ListSubscribed"] | components["schemas"]["EntryError"])[];
         };
+        /** @description A account was created. */
+        CREATE_ACCOUNT: {
+            /** @constant */
+            type: "CREATE_ACCOUNT";
+            payload: components["schemas"]["AccountEventPayload"];
+            meta: components["schemas"]["EventMeta"];
+        };
         /** @description A foo was created. */
         CREATE_FOO: {
             /** @constant */
@@ -33,6 +85,13 @@ export interface components {
             /** @constant */
             type: "CREATE_NOTIFICATION";
             payload: components["schemas"]["InboxEntry"];
+            meta: components["schemas"]["EventMeta"];
+        };
+        /** @description A account was deleted; its subscriptions end. */
+        DELETE_ACCOUNT: {
+            /** @constant */
+            type: "DELETE_ACCOUNT";
+            payload: components["schemas"]["AccountIdentity"];
             meta: components["schemas"]["EventMeta"];
         };
         /** @description A foo was deleted; its subscriptions end. */
@@ -89,7 +148,7 @@ export interface components {
             /** @constant */
             type: "events";
             request_id?: components["schemas"]["RequestId"];
-            events: (components["schemas"]["CREATE_FOO"] | components["schemas"]["UPDATE_FOO"] | components["schemas"]["DELETE_FOO"] | components["schemas"]["LEAVE_FOO"] | components["schemas"]["CREATE_NOTIFICATION"])[];
+            events: (components["schemas"]["CREATE_ACCOUNT"] | components["schemas"]["UPDATE_ACCOUNT"] | components["schemas"]["DELETE_ACCOUNT"] | components["schemas"]["LEAVE_ACCOUNT"] | components["schemas"]["CREATE_FOO"] | components["schemas"]["UPDATE_FOO"] | components["schemas"]["DELETE_FOO"] | components["schemas"]["LEAVE_FOO"] | components["schemas"]["CREATE_NOTIFICATION"])[];
         };
         Foo: {
             readonly id: string;
@@ -136,6 +195,13 @@ export interface components {
             data: unknown;
             read: boolean;
             created_at: string;
+        };
+        /** @description A account left a live list (no longer visible or matching); only its id. */
+        LEAVE_ACCOUNT: {
+            /** @constant */
+            type: "LEAVE_ACCOUNT";
+            payload: components["schemas"]["AccountIdentity"];
+            meta: components["schemas"]["EventMeta"];
         };
         /** @description A foo left a live list (no longer visible or matching); only its id. */
         LEAVE_FOO: {
@@ -241,6 +307,13 @@ export interface components {
             type: "subscribed";
             request_id?: components["schemas"]["RequestId"];
         } & (components["schemas"]["StreamSubscribed"] | components["schemas"]["ListSubscribed"]);
+        /** @description A account changed (one committed transaction). */
+        UPDATE_ACCOUNT: {
+            /** @constant */
+            type: "UPDATE_ACCOUNT";
+            payload: components["schemas"]["AccountEventPayload"];
+            meta: components["schemas"]["EventMeta"];
+        };
         /** @description A foo changed (one committed transaction). */
         UPDATE_FOO: {
             /** @constant */

@@ -1,4 +1,4 @@
-"""The shapes made live: each declaration names its viewset; ``auth.User`` needs a type name and two exclusions."""
+"""The shapes made live: each declaration names its viewset (``auth.User`` is the demo's, ``api/live.py``)."""
 
 from realtime import live
 from tests.hosts.shapes import views
@@ -32,12 +32,3 @@ class RecipeLive(live.LiveModel):
 @live.register
 class DocLive(live.LiveModel):
     viewset_class = views.DocViewSet
-
-
-@live.register
-class AccountLive(live.LiveModel):
-    """``auth.User`` (the model comes from the serializer): ``user`` names inboxes, so the type is ``account``."""
-
-    viewset_class = views.AccountViewSet
-    object_type = "account"
-    untracked_fields = ("password", "last_login")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from realtime.fields import StreamPositionField
@@ -68,15 +67,3 @@ class DocSerializer(serializers.ModelSerializer):
     class Meta:
         model = Doc
         fields = ["id", "team", "archived", "title", "labels", "stream"]
-
-
-class AccountSerializer(serializers.ModelSerializer):
-    """``auth.User`` as the API shows it: never the password or the last login."""
-
-    groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    stream = StreamPositionField()
-
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "username", "first_name", "last_name", "email", "is_active", "groups", "stream"]
-        read_only_fields = ["username", "is_active"]

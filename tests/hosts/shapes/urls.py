@@ -12,6 +12,5 @@ router.register("countries", views.CountryViewSet, basename="country")
 router.register("snippets", views.SnippetViewSet, basename="snippet")
 router.register("recipes", views.RecipeViewSet, basename="recipe")
 router.register("docs", views.DocViewSet, basename="doc")
-router.register("accounts", views.AccountViewSet, basename="account")
 
 urlpatterns = router.urls

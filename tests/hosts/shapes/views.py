@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from rest_framework import mixins, viewsets
+from rest_framework import viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import IsAuthenticated
 
@@ -12,7 +11,6 @@ from realtime.viewsets import LiveViewSetMixin
 from tests.hosts.shapes.models import Card, Country, Doc, Label, Note, Recipe, Snippet
 from tests.hosts.shapes.permissions import HideOthersDrafts, OwnerWrites, TokenOnly
 from tests.hosts.shapes.serializers import (
-    AccountSerializer,
     CardSerializer,
     CountrySerializer,
     DocSerializer,
@@ -93,13 +91,3 @@ class DocViewSet(OwnedViewSet):
         if self.request.query_params.get("archived") != "1":
             docs = docs.filter(archived=False)
         return docs.order_by("pk")
-
-
-class AccountViewSet(LiveViewSetMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """``auth.User``, a model this app does not own: yourself, or everyone for staff."""
-
-    serializer_class = AccountSerializer
-
-    def get_queryset(self) -> QuerySet:
-        users = get_user_model().objects.order_by("pk")
-        return users if self.request.user.is_staff else users.filter(pk=self.request.user.pk)
