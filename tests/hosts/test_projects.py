@@ -4,7 +4,10 @@
   tickets, inboxes, rechecks and the user model itself as a live type);
 * ``no_authtoken``: no ``rest_framework.authtoken``, Session and Basic
   authentication only (a token header is a clean 4401, never a 500);
-* ``no_hashids``: no ``HASHIDS_*`` and no ``REALTIME`` settings at all.
+* ``no_hashids``: no ``HASHIDS_*`` and no ``REALTIME`` settings at all;
+* ``follower``: ``realtime.mirror`` keeps a live local copy of another
+  service's accounts (exactly-once application; ``tests/e2e/test_mirror.py``
+  runs it against the demo).
 
 Each runs its ``host_tests.py`` with ``python -m pytest -c <project>/pytest.ini``
 (its own settings, nothing of this session's conftests), on a SQLite file
@@ -29,7 +32,7 @@ from django.db import connection
 from tests.servers import ROOT
 
 HOSTS = Path(__file__).resolve().parent
-PROJECTS = ("custom_user", "no_authtoken", "no_hashids")
+PROJECTS = ("custom_user", "no_authtoken", "no_hashids", "follower")
 #: Variables of this session that must not leak into a host project's.
 CLEARED = {"DATABASE_URL", "REDIS_URL", "CHANNEL_LAYER_PREFIX", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
 LEAKS = ("REALTIME_", "HASHIDS_")
