@@ -72,6 +72,14 @@ Configuration and operations
     management.commands.prune_notifications  the log's retention policy
     management.commands.reset_stream         forget a stream's history, with a new epoch
 
+Following another service (``realtime.mirror``, a nested app for followers; extra ``[mirror]``; docs/mirror.md)
+    mirror.apps        app config of the follower's tables
+    mirror.models      the stored position (stream, epoch, seq) of each followed stream
+    mirror.position    applying events exactly once, in the transaction that moves the position; full resyncs
+    mirror.handlers    what applying means: ``MirrorHandler``, and ``ModelMirrorHandler`` for a local model
+    mirror.follower    ``Follower``: WebSocket with since/epoch, REST log paging, resync, reconnect with backoff
+    mirror.management.commands  ``follow``
+
 Push delivery (``realtime.push``, a nested app; extra ``[push]``; docs/push.md)
     push.apps          app config: the outbox hooked into the log, provider settings checked
     push.models        devices and the outbox of deliveries

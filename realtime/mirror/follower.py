@@ -237,7 +237,8 @@ class Follower:
         position = await sync_to_async(position_get)(name=self.name)
         if position is None:
             raise _Resync()
-        seq, epoch = position.seq, position.epoch
+        start = seq = position.seq
+        epoch = position.epoch
         while True:
             params = {"stream": self.stream, "since": seq, "limit": self.page_size}
             if epoch:
@@ -247,6 +248,8 @@ class Follower:
                 outcome = await self._apply(page["results"], via="rest")
                 seq, epoch = outcome.seq, outcome.epoch
             if not page["results"] or seq >= page["seq"]:
+                if seq > start:
+                    logger.info("%s: paged the REST log from %s to %s:%s.", self.name, start, epoch, seq)
                 return
 
     async def _resync(self) -> None:

@@ -30,6 +30,7 @@ EXTRAS = {
     "push": {"httpx", "h2", "sniffio", "pywebpush", "py-vapid", "http-ece", "pyjwt", "cryptography"},
     "schema": {"drf-spectacular"},
     "listen": {"websockets"},
+    "mirror": {"websockets", "httpx"},
 }
 #: Every module an extra brings, and the demo's own packages: a core install has none of them.
 NOT_IN_CORE = (
