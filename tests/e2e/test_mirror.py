@@ -47,7 +47,7 @@ class FollowerProcess:
         self.env.update(
             DJANGO_SETTINGS_MODULE="tests.hosts.follower.settings",
             HOST_DATABASE_URL=database_url,
-            REALTIME_MIRROR_TOKEN=token,
+            MIRROR_TOKEN=token,
             MIRROR_TEST_APPLY_DELAY="0.02",  # slow enough to be killed in the middle of a stream
             PYTHONUNBUFFERED="1",
         )

@@ -1,6 +1,6 @@
 """``manage.py follow <master-url> <stream> --handler dotted.path``: keep a local copy of a master's stream.
 
-    REALTIME_MIRROR_TOKEN=<key> python manage.py follow https://users.example.com account \
+    MIRROR_TOKEN=<key> python manage.py follow https://users.example.com account \
         --handler accounts.mirror.AccountHandler
 
 Runs until stopped (Ctrl-C, SIGTERM, SIGKILL: the position is committed with
@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 
 from realtime.mirror.handlers import MirrorHandler
 
-TOKEN_VARIABLE = "REALTIME_MIRROR_TOKEN"
+TOKEN_VARIABLE = "MIRROR_TOKEN"
 
 
 class Command(BaseCommand):
