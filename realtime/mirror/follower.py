@@ -16,7 +16,9 @@ paged list (``handler.get_list_path()``), and hands it to the handler's
 retries. Retries back off exponentially with full jitter, capped; a
 ``reconnect`` frame from a server that is restarting says when to come back.
 A refused credential (close 4401/4403, ``not_found`` or ``not_authenticated``
-on subscribe, REST 401/403/404) ends ``run()`` with ``FollowerStopped``.
+on subscribe, REST 401/403/404) ends ``run()`` with ``FollowerStopped``; any
+other error (the follower's database, a handler bug) is logged, and retried
+after the backoff: its transaction committed nothing.
 
 Needs ``websockets`` and ``httpx`` (extra ``[mirror]``), imported when it runs.
 """
@@ -124,7 +126,8 @@ class Follower:
                         logger.warning("%s: the socket to %s is unavailable (%s).", self.name, self.ws_url, _why(exc))
                         await self._guarded(self._catch_up_rest)  # the REST log, while the socket is down
                     else:
-                        raise
+                        # The follower's database, or a handler bug: nothing was committed; log, back off, retry.
+                        logger.exception("%s: applying failed; retrying.", self.name)
                 delay = self._hint if self._hint is not None else self._backoff(attempt)
                 self._hint = None
                 attempt += 1
