@@ -164,7 +164,9 @@ def main() -> None:
         done = wait_caught_up(follower_url, target, follower, log)
         seconds = done - started
         output = log.read_text()
-        path = "REST paging" if "paged the REST log" in output else "socket replay"
+        # The follower logs why the socket did not replay; its "paged the REST log" line may come after the last
+        # commit (when this script already stops it).
+        path = "REST paging" if "not replayed over the socket (limit)" in output else "socket replay"
         import psycopg
 
         with psycopg.connect(follower_url, autocommit=True) as db:
