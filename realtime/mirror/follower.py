@@ -98,6 +98,8 @@ class Follower:
         #: Events applied by way of each path, and full resyncs: ``{"socket": n, "rest": n, "resyncs": n}``.
         self.stats = {"socket": 0, "rest": 0, "resyncs": 0}
         self._hint: float | None = None
+        #: Failed connections since the last subscribe that was caught up (the backoff's exponent).
+        self._attempt = 0
         self._client: Any = None
 
     # --- the loop ----------------------------------------------------------------
@@ -108,11 +110,10 @@ class Follower:
 
         headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
         async with httpx.AsyncClient(headers=headers, timeout=self.timeout) as self._client:
-            attempt = 0
+            self._attempt = 0
             while True:
                 try:
                     await self._follow_socket()
-                    attempt = 0
                 except _CatchUp:
                     if await self._guarded(self._catch_up_rest):
                         continue
@@ -128,9 +129,9 @@ class Follower:
                     else:
                         # The follower's database, or a handler bug: nothing was committed; log, back off, retry.
                         logger.exception("%s: applying failed; retrying.", self.name)
-                delay = self._hint if self._hint is not None else self._backoff(attempt)
+                delay = self._hint if self._hint is not None else self._backoff(self._attempt)
                 self._hint = None
-                attempt += 1
+                self._attempt += 1
                 logger.info("%s: reconnecting in %.2fs.", self.name, delay)
                 await asyncio.sleep(delay)
 
@@ -201,6 +202,7 @@ class Follower:
                 logger.info("%s: not replayed over the socket (%s).", self.name, frame.get("reason"))
                 raise _CatchUp() if frame.get("reason") == "limit" else _Resync()
             self.caught_up.set()
+            self._attempt = 0
             logger.info("%s: caught up at %s:%s.", self.name, frame.get("epoch"), frame.get("seq"))
         elif kind == protocol.RECONNECT:
             self._hint = (frame.get("after_ms", 0) + random.uniform(0, frame.get("spread_ms", 0))) / 1000
