@@ -25,6 +25,16 @@ def test_seed_demo_is_idempotent():
     assert "token" in out.getvalue()
 
 
+def test_seed_demo_makes_a_service_account_that_may_follow_the_users():
+    """The ``mirror`` account cannot log in, has a token and auth.view_user (so it may read the ``account`` stream)."""
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    service = get_user_model().objects.get(username="mirror")
+    assert not service.has_usable_password()
+    assert service.has_perm("auth.view_user")
+    assert service.auth_token.key
+
+
 def test_seed_demo_again_keeps_the_demo_users_sessions(client):
     """A second run (the next `make run`) leaves passwords alone, so a logged-in browser stays logged in."""
     call_command("seed_demo", stdout=StringIO())

@@ -1,4 +1,8 @@
-"""``manage.py seed_demo``: create demo users (with API tokens) and a few shared Foos.
+"""``manage.py seed_demo``: create demo users (with API tokens), a few shared Foos, and a mirror service account.
+
+The service account ``mirror`` cannot log in (no password); its token and
+``auth.view_user`` let another service follow the ``account`` stream
+(``manage.py follow``, docs/mirror.md).
 
 Idempotent: running it again (every ``make run`` does) changes nothing that is
 already as it should be, so logged-in browsers stay logged in: a password is
@@ -9,6 +13,7 @@ session of that user). Prints the credentials so a person can log in straight aw
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
@@ -20,6 +25,8 @@ DEMO_USERS = [
     ("bob", "bob-demo", False),
     ("admin", "admin-demo", True),
 ]
+#: The service account another service follows the users with.
+MIRROR_USER = "mirror"
 
 
 class Command(BaseCommand):
@@ -44,6 +51,13 @@ class Command(BaseCommand):
             token, _ = Token.objects.get_or_create(user=user)
             users[username] = user
             self.stdout.write(f"user {username:<6} password {password:<11} token {token.key}")
+        service, created = User.objects.get_or_create(username=MIRROR_USER)
+        if created:
+            service.set_unusable_password()
+            service.save()
+        service.user_permissions.add(Permission.objects.get(codename="view_user", content_type__app_label="auth"))
+        token, _ = Token.objects.get_or_create(user=service)
+        self.stdout.write(f"service {MIRROR_USER} (follows the users: docs/mirror.md) token {token.key}")
         alice, bob = users["alice"], users["bob"]
         if not Foo.objects.filter(owner=alice).exists():
             shared = Foo.objects.create(owner=alice, name="Shared with bob", bar="edit me in two tabs")
