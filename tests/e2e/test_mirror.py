@@ -85,7 +85,7 @@ class FollowerProcess:
 def follower_database() -> Iterator[str]:
     """A PostgreSQL database of the follower's own, next to the test database."""
     parts = urlsplit(database_url_for_tests())
-    name = f"{parts.path.lstrip('/')}_follower"
+    name = f"{parts.path.lstrip('/')}_mirror_e2e"  # not <db>_follower: the follower host project's own runs use that
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as db:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
