@@ -1,4 +1,4 @@
-"""App configuration for ``realtime``: validates settings, registers system checks, connects user rechecks and the query counter."""
+"""App configuration for ``realtime``: settings validated, system checks, user rechecks and the query counter."""
 
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
@@ -13,8 +13,8 @@ class RealtimeConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from realtime import checks  # noqa: F401  (registers the system checks)
-        from realtime.metrics import count_queries
         from realtime.conf import realtime_settings
+        from realtime.metrics import count_queries
         from realtime.tracking import connect_user_rechecks
 
         realtime_settings.validate()
