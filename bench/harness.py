@@ -308,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
 
     results: dict[str, Any] = {}
-    for kind in targets:
+    standard = [scenario for scenario in wanted if scenario not in SCALING and scenario != "write"]
+    for kind in targets if standard else []:
         profile = RESULTS / f"profile-{kind}-{stamp}.txt" if args.profile and kind.startswith("ours") else None
         server, target, obj = start_target(kind, env=env, fixtures=fixtures, profile=profile)
         writer = start_writer(kind, env=env) if "sustained" in wanted else None
