@@ -53,7 +53,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "recovery": {"events": 1000, "repeats": 5},
         "write": {"saves": 500},
         "subscribe": {"sockets": 1000, "per_socket": 5, "objects": 100, "pings": 5},
-        "storm": {"sockets": 5000, "per_socket": 4, "streams": 20, "changes": 10},
+        "storm": {"sockets": 5000, "per_socket": 4, "streams": 20, "changes": 10, "timeout": 300.0},
         "fanout4": {"processes": 4, "subscribers": 1000, "rounds": 10},
         "lists": {"users": 100, "sockets_per_user": 10, "rounds": 10},
     },
@@ -346,9 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                     fixtures=scaling_fixtures,
                     obj=fixtures["foo"],
                     metrics_token=env["REALTIME_METRICS_TOKEN"],
-                    profile=lambda scenario: (
-                        RESULTS / f"profile-{scenario}-{stamp}.txt" if args.profile and scenario != "storm" else None
-                    ),
+                    profile=lambda scenario: RESULTS / f"profile-{scenario}-{stamp}.txt" if args.profile else None,
                     progress=lambda scenario, numbers: report.progress("this project (pubsub)", scenario, numbers),
                 )
             )

@@ -8,7 +8,9 @@
 Every process is this project on daphne with the pub/sub layer, in the
 environment the harness gives (``spawner``). With ``profile`` set, the
 delivering process of each scenario (not the one the storm kills) runs under
-py-spy and the summary of its profile is added to the results.
+py-spy and the summary of its profile is added to the results (the storm's
+killed process: py-spy attaches to it once restarted, while its clients
+catch up after the kill).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ async def run_subscribe(spawner: Spawner, *, token: str, fixtures: dict, sizes: 
         await ours.aclose()
 
 
-async def run_storm(spawner: Spawner, *, token: str, fixtures: dict, sizes: dict, **_: Any):
+async def run_storm(spawner: Spawner, *, token: str, fixtures: dict, sizes: dict, profile: Path | None, **_: Any):
     server, writer = spawner(), spawner()
     ours, writes = target(server, token), target(writer, token)
     try:
@@ -106,6 +108,7 @@ async def run_storm(spawner: Spawner, *, token: str, fixtures: dict, sizes: dict
             per_socket=sizes["per_socket"],
             changes=sizes["changes"],
             catch_up_within=sizes.get("timeout", 120.0),
+            profile=profile,
         )
     finally:
         await ours.aclose()

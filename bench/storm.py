@@ -14,7 +14,9 @@ stream from ``since`` when it sees a gap.
 Measured: the time from the process answering again until every client has
 applied every event up to the streams' heads, and how many events were never
 applied (lost; must be 0) or needed a reload (``recovered: false``). Then the
-same with a graceful restart (SIGTERM: the server sends ``reconnect``).
+same with a graceful restart (SIGTERM: the server sends ``reconnect``). With
+``profile``, py-spy records the restarted process while its clients catch up
+after the kill.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import asyncio
 import contextlib
 import json
 import random
+import signal
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from bench.targets import OursTarget, ServerProcess
+from bench.targets import OursTarget, ServerProcess, profiled
 
 #: The client's backoff (frontend/src/realtime/backoff.ts): quick first retry, then full jitter.
 FIRST_MS, MIN_MS, MAX_MS, RESTART_MAX_MS = 250, 500, 20_000, 5_000
@@ -193,6 +198,12 @@ async def write_changes(writer: OursTarget, objects: list[str], *, changes: int,
     return time.perf_counter() - started
 
 
+def attach_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording the running process ``pid`` (the restarted server, while its clients catch up)."""
+    command = profiled([], output=output)[:-1]  # py-spy record ... --  (without a command)
+    return subprocess.Popen([*command, "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
 async def restart(
     server: ServerProcess,
     clients: list[Client],
@@ -202,6 +213,7 @@ async def restart(
     changes: int,
     graceful: bool,
     catch_up_within: float,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Kill (or SIGTERM) and restart ``server`` while ``changes`` changes per stream are written elsewhere."""
     counters = ("connects", "failed_connects", "applied", "duplicates", "gaps", "reloads")
@@ -215,6 +227,7 @@ async def restart(
     down_s = time.perf_counter() - stopped_at
     await asyncio.to_thread(server.start)
     answering = time.perf_counter()
+    spy = attach_profiler(server.pid, profile) if profile is not None else None
     write_s = await writes
     heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
     expected = sum(c.behind(heads) for c in clients)
@@ -224,6 +237,9 @@ async def restart(
             break
         await asyncio.sleep(0.05)
     caught_up = time.perf_counter() - answering
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+        await asyncio.to_thread(spy.wait, 30)
     lost = sum(c.behind(heads) for c in clients)
     after = {name: sum(getattr(c, name) for c in clients) - before[name] for name in counters}
     return {
@@ -249,6 +265,7 @@ async def storm(
     changes: int,
     catch_up_within: float = 120.0,
     graceful: bool = True,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """``sockets`` clients x ``per_socket`` streams on ``server``; a kill and (if ``graceful``) a SIGTERM restart."""
     ramp = asyncio.Semaphore(RAMP_CONCURRENCY)
@@ -266,7 +283,14 @@ async def storm(
         result["connect_s"] = round(time.perf_counter() - started, 1)
         result["streams"] = len(objects)
         result["kill"] = await restart(
-            server, clients, writer, objects, changes=changes, graceful=False, catch_up_within=catch_up_within
+            server,
+            clients,
+            writer,
+            objects,
+            changes=changes,
+            graceful=False,
+            catch_up_within=catch_up_within,
+            profile=profile,
         )
         if graceful:
             await asyncio.sleep(STABLE_S)  # as a client that stayed connected, the backoff starts afresh
