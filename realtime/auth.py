@@ -1,10 +1,12 @@
 """WebSocket handshake authentication: the session cookie, the REST API's own header authentication, a ticket.
 
 ``RealtimeAuthMiddlewareStack`` is Channels' ``AuthMiddlewareStack`` with
-two differences. Its session middleware loads the session without wrapping
+three differences. Its session middleware loads the session without wrapping
 ``send``: Channels' wrapper saves sessions on ``http.response.start`` only,
 so on a WebSocket it does nothing but cost a coroutine hop on every frame
-sent (about a tenth of a frame's cost in the fan-out profile). And
+sent (about a tenth of a frame's cost in the fan-out profile). Its user
+middleware (``SessionUserMiddleware``) finds the session's user as Channels'
+``AuthMiddleware`` does, but off the shared database thread (below). And
 ``RealtimeAuthMiddleware`` follows it: when the session gave no user it
 tries, in order, the handshake's ``Authorization`` header, checked by the
 REST API's own authentication classes (``REST_FRAMEWORK
