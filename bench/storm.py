@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.targets import OursTarget, ServerProcess, profiled
@@ -177,22 +178,38 @@ class Client:
                 await self.task
 
 
+async def retried(request: Any, attempts: int = 5) -> httpx.Response:
+    """A REST request, retried after a dropped connection (as a client would; the writer is under load too)."""
+    for attempt in range(attempts):
+        try:
+            response = await request()
+            response.raise_for_status()
+            return response
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 async def head_of(target: OursTarget, obj: str) -> int:
-    response = await target.http.get(f"/api/foo/{obj}")
-    response.raise_for_status()
+    response = await retried(lambda: target.http.get(f"/api/foo/{obj}"))
     return response.json()["stream"]["seq"]
 
 
 async def write_changes(writer: OursTarget, objects: list[str], *, changes: int, concurrency: int = 8) -> float:
-    """``changes`` PATCHes per object, each object's in order, ``concurrency`` objects at a time; seconds."""
+    """``changes`` PATCHes per object, each object's in order, ``concurrency`` objects at a time; seconds.
+
+    A retried PATCH may have been applied already: that is one more event, and the heads are read afterwards.
+    """
     limit = asyncio.Semaphore(concurrency)
     started = time.perf_counter()
 
     async def one(obj: str) -> None:
         async with limit:
             for n in range(changes):
-                response = await writer.http.patch(f"/api/foo/{obj}", json={"bar": f"storm-{n}-{time.time()}"})
-                response.raise_for_status()
+                body = {"bar": f"storm-{n}-{time.time()}"}
+                await retried(lambda body=body: writer.http.patch(f"/api/foo/{obj}", json=body))
 
     await asyncio.gather(*(one(obj) for obj in objects))
     return time.perf_counter() - started
