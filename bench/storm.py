@@ -12,8 +12,10 @@ frame with ``since``/``epoch``, takes replays as ``events`` frames
 stream from ``since`` when it sees a gap.
 
 Measured: the time from the process answering again until every client has
-applied every event up to the streams' heads, and how many events were never
-applied (lost; must be 0) or needed a reload (``recovered: false``). Then the
+applied every event up to the streams' heads, and how many events were not
+applied by the end of the wait (``lost``; must be 0: a catch-up slower than
+the wait counts here too, ``gaps`` and ``reloads`` tell the two apart) or
+needed a reload (``recovered: false``). Then the
 same with a graceful restart (SIGTERM: the server sends ``reconnect``). With
 ``profile``, py-spy records the restarted process while its clients catch up
 after the kill.
