@@ -67,6 +67,6 @@ $(BENCH_VENV)/bin/.installed: requirements.txt bench/requirements.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements.txt -r bench/requirements.txt
 	touch $@
 
-## bench: the five scenarios against this project, bare websockets and DCRF (needs PostgreSQL and Redis; docs/benchmark.md)
+## bench: the scenarios against this project, bare websockets and DCRF, then the scaling ones (needs PostgreSQL and Redis; docs/benchmark.md)
 bench: $(BENCH_VENV)/bin/.installed
 	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)

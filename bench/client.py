@@ -104,8 +104,12 @@ async def subscribe_many(target: Target, obj: Any, count: int, tally: Tally | No
     closed); the tally then expects the ones that did subscribe, and callers
     report ``count - len(result)`` as failed connections.
     """
+    return await start_all([Subscriber(target, obj, tally) for _ in range(count)], tally)
+
+
+async def start_all(subscribers: list[Subscriber], tally: Tally | None) -> list[Subscriber]:
+    """Start ``subscribers`` (of any targets), ``RAMP_CONCURRENCY`` at a time; the ones that subscribed."""
     limit = asyncio.Semaphore(RAMP_CONCURRENCY)
-    subscribers = [Subscriber(target, obj, tally) for _ in range(count)]
 
     async def start(subscriber: Subscriber) -> None:
         async with limit:
@@ -118,6 +122,22 @@ async def subscribe_many(target: Target, obj: Any, count: int, tally: Tally | No
     if tally is not None:
         tally.subscribers = len(started)
     return started
+
+
+async def open_many(target: Target, count: int, **options: Any) -> list[ClientConnection]:
+    """``count`` open sockets (no subscriptions), ``RAMP_CONCURRENCY`` handshakes at a time."""
+    limit = asyncio.Semaphore(RAMP_CONCURRENCY)
+
+    async def one() -> ClientConnection:
+        async with limit:
+            return await target.open(**options)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def close_sockets(sockets: list[ClientConnection]) -> None:
+    for start in range(0, len(sockets), 500):
+        await asyncio.gather(*(s.close() for s in sockets[start : start + 500]), return_exceptions=True)
 
 
 async def close_all(subscribers: list[Subscriber]) -> None:

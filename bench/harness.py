@@ -1,5 +1,7 @@
 """``python -m bench``: set up a fresh bench database, start each server in turn, run the scenarios, report.
 
+The scaling scenarios (``bench.scaling``) run after the others, for this project only, with their own processes.
+
 Each target runs alone on this machine: one server process (daphne for the
 Django servers) on Redis and PostgreSQL, with this process as the load
 generator. Results go to stdout as a table and to
@@ -26,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, scenarios
+from bench.scaling import SCALING, prepare, run_scaling
 from bench.targets import (
     ROOT,
     BareTarget,
     DcrfTarget,
     OursTarget,
     ServerProcess,
+    Spawner,
     Target,
     daphne_command,
     free_port,
@@ -48,6 +52,10 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "connections": {"count": 10_000},
         "recovery": {"events": 1000, "repeats": 5},
         "write": {"saves": 500},
+        "subscribe": {"sockets": 1000, "per_socket": 5, "objects": 100, "pings": 5},
+        "storm": {"sockets": 5000, "per_socket": 4, "streams": 20, "changes": 10, "timeout": 300.0},
+        "fanout4": {"processes": 4, "subscribers": 1000, "rounds": 10},
+        "lists": {"users": 100, "sockets_per_user": 10, "rounds": 10},
     },
     "small": {
         "fanout": {"subscribers": 200, "rounds": 5},
@@ -55,6 +63,10 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "connections": {"count": 1000},
         "recovery": {"events": 200, "repeats": 3},
         "write": {"saves": 100},
+        "subscribe": {"sockets": 200, "per_socket": 5, "objects": 50, "pings": 5},
+        "storm": {"sockets": 1000, "per_socket": 4, "streams": 20, "changes": 10},
+        "fanout4": {"processes": 4, "subscribers": 200, "rounds": 5},
+        "lists": {"users": 20, "sockets_per_user": 10, "rounds": 5},
     },
     "smoke": {
         "fanout": {"subscribers": 10, "rounds": 2},
@@ -62,10 +74,22 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "connections": {"count": 20},
         "recovery": {"events": 20, "repeats": 1},
         "write": {"saves": 5},
+        "subscribe": {"sockets": 5, "per_socket": 3, "objects": 6, "pings": 2},
+        "storm": {"sockets": 6, "per_socket": 2, "streams": 3, "changes": 2, "timeout": 60.0},
+        "fanout4": {"processes": 2, "subscribers": 6, "rounds": 2},
+        "lists": {"users": 3, "sockets_per_user": 2, "rounds": 2},
     },
 }
 TARGETS = ("ours", "ours-core", "ours-uvicorn", "dcrf", "bare")
-SCENARIOS = ("fanout", "sustained", "connections", "recovery", "write")
+SCENARIOS = ("fanout", "sustained", "connections", "recovery", "write", *SCALING)
+#: What the servers need for the bench's load: one user with thousands of sockets and messages.
+LIMITS = {
+    "REALTIME_RATE_LIMIT": "1000",
+    "REALTIME_RATE_BURST": "1000",
+    "REALTIME_MAX_SOCKETS_PER_USER": "0",
+    "REALTIME_USER_RATE_LIMIT": "1000000",
+    "REALTIME_USER_RATE_BURST": "1000000",
+}
 
 
 def raise_fd_limit() -> int:
@@ -116,8 +140,8 @@ def setup_django(database_url: str, redis_url: str, layer: str) -> dict[str, str
         "LOG_LEVEL": "WARNING",
         # As docs/deployment.md recommends for PostgreSQL: pooled connections (ignored on SQLite).
         **({"DB_POOL_SIZE": "8"} if database_url.startswith("postgres") else {}),
-        "REALTIME_RATE_LIMIT": "1000",
-        "REALTIME_RATE_BURST": "1000",
+        **LIMITS,
+        "REALTIME_METRICS_TOKEN": secrets.token_urlsafe(24),
     }
     os.environ.update(server_env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.dcrf.settings"
@@ -279,11 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     recreate_database(database_url)
     env = setup_django(database_url, redis_url, "pubsub")
     fixtures = seed(history=scale["recovery"]["events"])
+    scaling_fixtures = prepare(wanted, scale) if "ours" in targets else {}
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
 
     results: dict[str, Any] = {}
-    for kind in targets:
+    standard = [scenario for scenario in wanted if scenario not in SCALING and scenario != "write"]
+    for kind in targets if standard else []:
         profile = RESULTS / f"profile-{kind}-{stamp}.txt" if args.profile and kind.startswith("ours") else None
         server, target, obj = start_target(kind, env=env, fixtures=fixtures, profile=profile)
         writer = start_writer(kind, env=env) if "sustained" in wanted else None
@@ -309,6 +335,22 @@ def main(argv: list[str] | None = None) -> int:
                 writer.stop()
         if profile is not None and profile.exists():
             results[kind]["profile"] = report.profile_summary(profile)
+    if "ours" in targets and set(wanted) & set(SCALING):
+        results.setdefault("ours", {"name": "this project (pubsub)"}).update(
+            asyncio.run(
+                run_scaling(
+                    wanted,
+                    scale=scale,
+                    spawner=Spawner(env),
+                    token=fixtures["token"],
+                    fixtures=scaling_fixtures,
+                    obj=fixtures["foo"],
+                    metrics_token=env["REALTIME_METRICS_TOKEN"],
+                    profile=lambda scenario: RESULTS / f"profile-{scenario}-{stamp}.txt" if args.profile else None,
+                    progress=lambda scenario, numbers: report.progress("this project (pubsub)", scenario, numbers),
+                )
+            )
+        )
     if "write" in wanted and any(kind.startswith("ours") for kind in targets):
         results.setdefault("ours", {"name": "this project (pubsub)"})["write"] = run_write_overhead(**scale["write"])
 

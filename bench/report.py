@@ -13,6 +13,9 @@ TARGETS = {
     "kb_per_socket": 40.0,
     "recovery_ms": 200.0,
     "write_ratio": 1.5,
+    "subscribes_per_s": 1000.0,
+    "storm_s": 15.0,
+    "fanout4_p99_vs_bare": 4.0,
 }
 
 
@@ -110,6 +113,7 @@ def table(document: dict[str, Any]) -> str:
                 f"{name:32} {'write':12} tracked {r['tracked_median_ms']} ms vs untracked {r['untracked_median_ms']} ms"
                 f" = {r['ratio']}x ({r['database']}); publishing to Redis from sync code: {redis['ratio']}x"
             )
+    lines += scaling_lines(results.get("ours", {}))
     for kind, data in results.items():
         if "error" in data:
             lines.append(f"{data.get('name', kind):32} FAILED: {data['error']}")
@@ -152,7 +156,76 @@ def table(document: dict[str, Any]) -> str:
         f"  write overhead <= {TARGETS['write_ratio']}x: "
         f"{_check(_get(ours, 'write', 'ratio'), TARGETS['write_ratio'])}",
     ]
+    if any(scenario in ours for scenario in ("subscribe", "storm", "fanout4")):
+        per_s = max(_get(ours, "subscribe", "single", "per_s") or 0, _get(ours, "subscribe", "batch", "per_s") or 0)
+        storm = [_get(ours, "storm", variant) or {} for variant in ("kill", "graceful")]
+        caught = [v.get("caught_up_s") for v in storm if v]
+        lines += [
+            f"  >= {TARGETS['subscribes_per_s']:.0f} subscribes/s per process: "
+            + ("ok" if per_s >= TARGETS["subscribes_per_s"] else "MISSED" if per_s else "n/a"),
+            f"  storm caught up <= {TARGETS['storm_s']:.0f} s, 0 lost: "
+            + (
+                "ok"
+                if caught and all(c is not None and c <= TARGETS["storm_s"] for c in caught)
+                else "MISSED"
+                if storm[0]
+                else "n/a"
+            ),
+            f"  fan-out over 4 processes p99 <= {TARGETS['fanout4_p99_vs_bare']}x bare: "
+            f"{_check(_get(ours, 'fanout4', 'p99_vs_bare'), TARGETS['fanout4_p99_vs_bare'])}",
+        ]
     return "\n".join(lines)
+
+
+def scaling_lines(ours: dict[str, Any]) -> list[str]:
+    """The scaling scenarios' lines of the table (issues 13 and 14), with their ratios to the same-run references."""
+    lines = []
+    name = "this project (pubsub)"
+    r = ours.get("subscribe")
+    if r and "error" not in r:
+        for phase in ("ping", "single", "batch"):
+            p = r[phase]
+            lines.append(
+                f"{name:32} {'subscribe':12} {phase:6} {_fmt(p['per_s'])}/s, p50 {_fmt(p['p50_ms'])} ms, "
+                f"p99 {_fmt(p['p99_ms'])} ms, errors {p['errors']}"
+            )
+        lines.append(
+            f"{name:32} {'subscribe':12} vs ping p50: single {r['single_p50_vs_ping']}x, "
+            f"batch {r['batch_p50_vs_ping']}x; handshakes {r['handshakes_per_s']}/s"
+        )
+    r = ours.get("storm")
+    for variant in ("kill", "graceful"):
+        v = (r or {}).get(variant)
+        if v:
+            lines.append(
+                f"{name:32} {'storm':12} {v['signal']}: {v['missed_events']} missed events, caught up in "
+                f"{_fmt(v['caught_up_s'])} s after answering again ({v['restart_to_answer_s']} s down), "
+                f"lost {v['lost']}, reloads {v['reloads']}"
+            )
+    r = ours.get("fanout4")
+    if r and "error" not in r:
+        for part in ("spread", "one_process", "bare"):
+            p = r[part]
+            lines.append(
+                f"{name if part != 'bare' else 'bare websockets':32} {'fanout4':12} {part:11} p50 {_fmt(p['p50_ms'])}"
+                f" p99 {_fmt(p['p99_ms'])} ms, lost {p['lost']}"
+            )
+        lines.append(
+            f"{name:32} {'fanout4':12} p99 vs bare {r['p99_vs_bare']}x (one process {r['one_process_p99_vs_bare']}x)"
+        )
+    r = ours.get("lists")
+    if r and "error" not in r:
+        for part in ("lists", "object"):
+            p = r[part]
+            lines.append(
+                f"{name:32} {'lists':12} {part:6} p50 {_fmt(p['p50_ms'])} p99 {_fmt(p['p99_ms'])} ms, "
+                f"lost {p['lost']}, {p['queries_per_event']} queries/event"
+            )
+        lines.append(f"{name:32} {'lists':12} p99 vs single-object fan-out {r['p99_vs_object']}x")
+    for scenario in ("subscribe", "storm", "fanout4", "lists"):
+        if "error" in ours.get(scenario, {}):
+            lines.append(f"{name:32} {scenario:12} FAILED: {ours[scenario]['error']}")
+    return lines
 
 
 #: Leaf frames of threads that wait (for a lock, the event loop's selector, the database): not CPU time.

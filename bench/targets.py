@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,8 +104,36 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
 
+    def kill(self) -> None:
+        """End the process at once (SIGKILL): no goodbye to its sockets, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")[-5000:]
+
+
+class Spawner:
+    """Starts daphne processes of this project with one environment (for the scenarios with several processes)."""
+
+    def __init__(self, env: dict[str, str], *, application: str = "project.asgi:application") -> None:
+        self.env, self.application = env, application
+        self.started: list[ServerProcess] = []
+
+    def __call__(self, *, profile: Path | None = None, **extra: str) -> ServerProcess:
+        """A started process, under py-spy (writing to ``profile``) if given, with ``extra`` in its environment."""
+        command = [*daphne_command(), self.application]
+        if profile is not None:
+            command = profiled(command, output=profile)
+        server = ServerProcess(command, port=free_port(), env={**self.env, **extra})
+        self.started.append(server)
+        return server.start()
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+        self.started.clear()
 
 
 @dataclass
@@ -129,13 +158,14 @@ class Target:
         await self.aclose()
         self.write_port = port
 
-    async def open(self) -> ClientConnection:
+    async def open(self, *, subprotocols: list[str] | None = None, open_timeout: float = 120) -> ClientConnection:
         headers = {"Authorization": f"Token {self.token}"} if self.token else {}
         return await connect(
             f"ws://127.0.0.1:{self.port}{self.ws_path}",
             origin=f"http://127.0.0.1:{self.port}",
             additional_headers=headers,
-            open_timeout=120,
+            subprotocols=subprotocols,  # type: ignore[arg-type]
+            open_timeout=open_timeout,
             ping_interval=None,
             max_queue=None,
         )
@@ -185,6 +215,33 @@ class OursTarget(Target):
     async def change(self, obj: Any, marker: str) -> None:
         response = await self.http.patch(f"/api/foo/{obj}", json={"bar": marker})
         response.raise_for_status()
+
+    def as_user(self, token: str) -> OursTarget:
+        """The same server, reached with another user's token."""
+        return type(self)(self.name, self.port, self.pid, token, write_port=self.write_port)
+
+    async def metric(self, name: str, *, token: str) -> float:
+        """The sum of a counter's samples in this process's ``/metrics`` (bearer ``token``)."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.get(
+                f"http://127.0.0.1:{self.port}/metrics", headers={"Authorization": f"Bearer {token}"}
+            )
+        response.raise_for_status()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in response.text.splitlines()
+            if line.startswith(name) and not line.startswith("#")
+        )
+
+
+class ListsTarget(OursTarget):
+    """This project, subscribing to a live list (``obj`` is the list's query parameters) instead of one object."""
+
+    def subscribe_message(self, obj: Any, **extra: Any) -> str:
+        return json.dumps({"action": "subscribe", "object_type": "foo", "list": obj, **extra})
+
+    def as_user(self, token: str) -> ListsTarget:
+        return ListsTarget(self.name, self.port, self.pid, token, write_port=self.write_port)
 
 
 class DcrfTarget(Target):
@@ -243,8 +300,9 @@ def uvicorn_command() -> list[str]:
 
 def profiled(command: list[str], *, output: Path) -> list[str]:
     """``command`` run under py-spy, writing collapsed stacks to ``output``."""
+    beside = Path(sys.executable).with_name("py-spy")
     return [
-        str(Path(sys.executable).with_name("py-spy")),
+        str(beside) if beside.exists() else (shutil.which("py-spy") or str(beside)),
         "record",
         "--format",
         "raw",

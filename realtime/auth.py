@@ -1,10 +1,12 @@
 """WebSocket handshake authentication: the session cookie, the REST API's own header authentication, a ticket.
 
 ``RealtimeAuthMiddlewareStack`` is Channels' ``AuthMiddlewareStack`` with
-two differences. Its session middleware loads the session without wrapping
+three differences. Its session middleware loads the session without wrapping
 ``send``: Channels' wrapper saves sessions on ``http.response.start`` only,
 so on a WebSocket it does nothing but cost a coroutine hop on every frame
-sent (about a tenth of a frame's cost in the fan-out profile). And
+sent (about a tenth of a frame's cost in the fan-out profile). Its user
+middleware (``SessionUserMiddleware``) finds the session's user as Channels'
+``AuthMiddleware`` does, but off the shared database thread (below). And
 ``RealtimeAuthMiddleware`` follows it: when the session gave no user it
 tries, in order, the handshake's ``Authorization`` header, checked by the
 REST API's own authentication classes (``REST_FRAMEWORK
@@ -12,6 +14,11 @@ REST API's own authentication classes (``REST_FRAMEWORK
 project uses; the same code as REST), and a one-time ``?ticket=`` from
 ``POST /api/realtime/ticket``. Invalid credentials leave the user anonymous;
 the consumer then refuses the socket with close code 4401.
+
+Every database lookup of the handshake (the session and its user, the
+header's credential, the ticket) runs on the realtime app's database threads
+(``realtime.db.run_db``), not on the one thread Channels shares with every
+socket of the process; a handshake without a session cookie reads no session.
 
 The scope keeps how the socket authenticated (``realtime_auth``) and the
 ``request.auth`` value it got (``realtime_credential``), so that permission
@@ -25,8 +32,6 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.auth import AuthMiddleware
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware
 from django.conf import settings
@@ -39,6 +44,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from realtime.db import run_db
 from realtime.requests import socket_request
 from realtime.tickets import ticket_redeem
 
@@ -86,11 +92,11 @@ class RealtimeAuthMiddleware(BaseMiddleware):
 
     async def authenticate(self, scope: dict[str, Any]) -> tuple[str | None, AbstractBaseUser | None, Any]:
         if _header(scope, b"authorization"):
-            user, credential = await database_sync_to_async(header_credentials)(scope)
+            user, credential = await run_db(header_credentials, scope=scope)
             return HEADER, user, credential
         tickets = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket")
         if tickets:
-            return TICKET, await database_sync_to_async(ticket_redeem)(key=tickets[0]), None
+            return TICKET, await run_db(ticket_redeem, key=tickets[0]), None
         return None, None, None
 
 
@@ -110,7 +116,7 @@ def scope_credentials(scope: dict[str, Any]) -> tuple[AbstractBaseUser | Anonymo
     credential = None
     if method == SESSION:
         store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
-        found = get_session_user(SimpleNamespace(session=store(scope["cookies"].get(settings.SESSION_COOKIE_NAME))))
+        found = session_user(session=store(scope["cookies"].get(settings.SESSION_COOKIE_NAME)))
     elif method == HEADER:
         found, credential = header_credentials(scope)
     else:
@@ -141,6 +147,27 @@ class WebSocketSessionMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
+def session_user(*, session: Any) -> AbstractBaseUser | AnonymousUser:
+    """The user a Django session is logged in as (its auth hash checked, as ``django.contrib.auth.get_user``)."""
+    return get_session_user(SimpleNamespace(session=session))
+
+
+class SessionUserMiddleware(BaseMiddleware):
+    """``scope["user"]`` from the handshake's session, as Channels' ``AuthMiddleware`` does, off the shared thread.
+
+    Without a session cookie the session is empty, so the user is anonymous
+    without a database query.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if "user" not in scope:
+            user: AbstractBaseUser | AnonymousUser = AnonymousUser()
+            if scope["cookies"].get(settings.SESSION_COOKIE_NAME):
+                user = await run_db(session_user, session=scope["session"])
+            scope = dict(scope, user=user)
+        return await super().__call__(scope, receive, send)
+
+
 def RealtimeAuthMiddlewareStack(inner: Any) -> Any:
     """Cookies → session → session user → token header or ticket → ``inner``."""
-    return CookieMiddleware(WebSocketSessionMiddleware(AuthMiddleware(RealtimeAuthMiddleware(inner))))
+    return CookieMiddleware(WebSocketSessionMiddleware(SessionUserMiddleware(RealtimeAuthMiddleware(inner))))

@@ -61,3 +61,25 @@ async def run_db(function: Callable[..., T], /, **kwargs: Any) -> T:
     if executor is None:
         return await database_sync_to_async(function)(**kwargs)
     return await DatabaseSyncToAsync(function, thread_sensitive=False, executor=executor)(**kwargs)
+
+
+def shutdown_pool() -> None:
+    """Close every pool thread's database connections and stop the threads (tests; a process that stops)."""
+    global _executor, _executor_size
+    with _lock:
+        executor, size = _executor, _executor_size
+        _executor, _executor_size = None, 0
+    if executor is None:
+        return
+    from django.db import connections
+
+    # One task per thread, held at a barrier until all threads have one: each closes its own connections.
+    barrier = threading.Barrier(size)
+
+    def close() -> None:
+        barrier.wait(timeout=10)
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(size)]:
+        future.result()
+    executor.shutdown(wait=True)

@@ -15,6 +15,10 @@ numbers:
   ``ws`` for an in-band replay, ``gap`` for a gap filled before a live event,
   ``sync`` for a lost event filled after the stream watcher's report,
   ``rest`` for ``/api/notifications/``);
+* ``realtime_db_queries_total``: database queries this process ran, on
+  every connection (consumers, REST, admin, ...): with the REST writes on
+  other processes, the consumers' database cost per event
+  (``make bench``'s ``lists`` scenario reads it);
 * ``realtime_push_queue_depth``: deliveries waiting in the push queue, read at
   scrape time from the callable named by ``REALTIME_PUSH_QUEUE_DEPTH`` (absent
   while none is configured).
@@ -37,6 +41,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -57,6 +62,7 @@ PUBLISH_FAILURES = Counter("realtime_publish_failures", "Publishes that failed (
 DELIVERED = Counter("realtime_events_delivered", "Live event frames sent to clients (once per subscriber).")
 REPLAYS = Counter("realtime_replays", "Recoveries served from the log.", ["via"])
 REPLAYED = Counter("realtime_replayed_events", "Events sent from the log.", ["via"])
+DB_QUERIES = Counter("realtime_db_queries", "Database queries run by this process (every connection).")
 
 # --- the calls instrumented code makes ---------------------------------------
 
@@ -97,6 +103,23 @@ def delivered() -> None:
 def replay(*, via: str, events: int) -> None:
     REPLAYS.labels(via=via).inc()
     REPLAYED.labels(via=via).inc(events)
+
+
+def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    """A database ``execute_wrapper``: counts each query (or ``executemany``) once."""
+    DB_QUERIES.inc()
+    return execute(sql, params, many, context)
+
+
+def count_queries(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver: count the queries of every new database connection.
+
+    Put first in the wrappers, so that a wrapper a caller pushes and pops
+    (``connection.execute_wrapper(...)``) around this connection's first
+    query is still the one popped.
+    """
+    if count_query not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, count_query)
 
 
 # --- push queue depth, read at scrape time ------------------------------------

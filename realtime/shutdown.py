@@ -2,7 +2,8 @@
 
 A restart (a deploy, SIGTERM) would otherwise drop thousands of sockets at
 once, and their clients would all reconnect on their own schedule. Each
-socket is sent a ``reconnect`` frame (``after_ms`` plus a random share of
+socket is sent a ``reconnect`` frame (once the process has stopped accepting
+new connections) (``after_ms`` plus a random share of
 ``spread_ms``, from ``REALTIME["RECONNECT_AFTER_MS"]`` and
 ``["RECONNECT_SPREAD_MS"]``) and closed with 4503, then the process waits up
 to ``GRACE`` seconds for the close handshakes before it lets the server go on
@@ -63,6 +64,19 @@ async def goodbye_all() -> None:
             logger.info("Stopping: %d sockets did not finish closing in %ss.", len(_consumers), GRACE)
 
 
+def stop_listening(reactor: Any) -> None:
+    """Close the server's listening sockets, so that no client reconnects to this process while it says goodbye.
+
+    A client told to come back (or one that just arrived) would otherwise be
+    accepted, subscribe, and be dropped again a moment later.
+    """
+    from twisted.internet import tcp
+
+    for reader in list(reactor.getReaders()):
+        if isinstance(reader, tcp.Port):  # unix-socket ports are tcp.Port subclasses too
+            reader.stopListening()
+
+
 def _hook_twisted() -> None:
     global _hooked
     if _hooked or "daphne.server" not in sys.modules or "twisted.internet.reactor" not in sys.modules:
@@ -71,6 +85,7 @@ def _hook_twisted() -> None:
     from twisted.internet import defer, reactor
 
     def before_shutdown() -> Any:
+        stop_listening(reactor)
         return defer.Deferred.fromFuture(asyncio.ensure_future(goodbye_all()))
 
     reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)

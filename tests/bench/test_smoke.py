@@ -12,13 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from bench import harness, report, scenarios
-from bench.targets import BareTarget, OursTarget, ServerProcess, free_port
+from bench.scaling import SCALING, prepare, run_scaling
+from bench.targets import BareTarget, OursTarget, ServerProcess, Spawner, free_port
 from tests.e2e.clients import release_db_connection
-from tests.servers import DaphneServer
+from tests.servers import DaphneServer, database_url_for_tests, settings_module_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SMOKE = harness.SCALES["smoke"]
+METRICS_TOKEN = "smoke-metrics-token"
 
 
 @pytest.fixture
@@ -45,6 +47,27 @@ def bare() -> Iterator[BareTarget]:
         server.stop()
 
 
+@pytest.fixture
+def spawner() -> Iterator[Spawner]:
+    """Daphne processes on the test database, with the bench's limits and a metrics token."""
+    env = {
+        "DATABASE_URL": database_url_for_tests(),
+        "DJANGO_SETTINGS_MODULE": settings_module_for_tests(),
+        "REALTIME_METRICS_TOKEN": METRICS_TOKEN,
+        **harness.LIMITS,
+    }
+    spawner = Spawner(env)
+    try:
+        yield spawner
+    finally:
+        spawner.stop_all()
+
+
+@pytest.fixture
+def scaling_fixtures(fixtures) -> dict:
+    return prepare(list(SCALING), SMOKE)
+
+
 def assert_lossless(results: dict) -> None:
     for scenario in ("fanout", "sustained"):
         assert results[scenario]["lost"] == 0, results[scenario]
@@ -69,6 +92,40 @@ async def test_bare_reference_runs_and_loses_nothing(bare):
         bare, "bench-object", scale=SMOKE, wanted=["fanout", "sustained", "connections"], fixtures={}, rss=True
     )
     assert_lossless(results)
+
+
+async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures, spawner):
+    """Subscribe, storm (kill and SIGTERM), fan-out over processes and live lists complete, losing nothing."""
+    await release_db_connection()
+    results = await run_scaling(
+        list(SCALING),
+        scale=SMOKE,
+        spawner=spawner,
+        token=fixtures["token"],
+        fixtures=scaling_fixtures,
+        obj=fixtures["foo"],
+        metrics_token=METRICS_TOKEN,
+    )
+    assert all("error" not in results[scenario] for scenario in SCALING), results
+    subscribe = results["subscribe"]
+    sizes = SMOKE["subscribe"]
+    assert subscribe["single"]["entries"] == subscribe["batch"]["entries"] == sizes["sockets"] * sizes["per_socket"]
+    assert subscribe["single"]["errors"] == subscribe["batch"]["errors"] == 0, subscribe["first_errors"]
+    assert subscribe["ping"]["frames"] == sizes["sockets"] * sizes["pings"]
+    for variant in ("kill", "graceful"):
+        storm = results["storm"][variant]
+        assert storm["lost"] == 0, storm
+        assert storm["caught_up_s"] is not None, storm
+        assert storm["missed_events"] > 0, storm
+        assert storm["reloads"] == 0, storm
+    for part in ("spread", "one_process", "bare"):
+        assert results["fanout4"][part]["lost"] == 0, results["fanout4"]
+    lists = results["lists"]
+    for part in ("lists", "object"):
+        assert lists[part]["lost"] == 0, lists
+        assert lists[part]["duplicates"] == 0, lists
+    # At most one membership query per event per distinct (user, list) in the process.
+    assert 0 < lists["lists"]["queries_per_event"] <= SMOKE["lists"]["users"], lists
 
 
 def test_write_overhead_runs(fixtures):

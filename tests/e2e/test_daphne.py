@@ -188,3 +188,31 @@ async def test_a_stopping_server_says_when_to_come_back(daphne, token_for, alice
     with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd.code == 4503
+
+
+async def test_a_stopping_server_accepts_no_new_sockets_while_it_says_goodbye(daphne, token_for, alice, shared_foo):
+    """After SIGTERM, while daphne still waits for a client that does not read, new connections are refused."""
+    import socket as sockets
+
+    server = await sync_to_async(daphne)()
+    token = await sync_to_async(token_for)(alice)
+    ws, _ = await subscribed_socket(server, token, shared_foo)
+    # A second client that completes the handshake and then never reads: the goodbye waits for it.
+    raw = sockets.create_connection(("127.0.0.1", server.port))
+    raw.sendall(
+        (
+            f"GET /ws/notifications/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://127.0.0.1:{server.port}\r\nAuthorization: Token {token}\r\n\r\n"
+        ).encode()
+    )
+    assert b" 101 " in raw.recv(4096)
+    try:
+        server.process.terminate()
+        hint = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert hint["type"] == "reconnect"
+        assert server.process.poll() is None, "daphne should still be saying goodbye"
+        with pytest.raises(ConnectionRefusedError):
+            await connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}", open_timeout=5)
+    finally:
+        raw.close()

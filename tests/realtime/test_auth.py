@@ -13,6 +13,7 @@ from django.utils import timezone
 from project.asgi import application
 from realtime import protocol
 from realtime.auth import header_credentials
+from realtime.db import shutdown_pool
 from realtime.models import Ticket
 from realtime.tickets import ticket_issue, ticket_redeem
 
@@ -163,3 +164,32 @@ def test_scope_user_rechecks_the_credential(alice):
     alice.is_active = False
     alice.save()
     assert not scope_user(ticket_scope).is_authenticated
+
+
+async def test_handshake_lookups_run_on_the_realtime_database_threads(alice, settings):
+    """A token handshake's queries run on realtime.db's pool, not Channels' one shared thread; no cookie: no session."""
+    import threading
+
+    from django.db.backends.signals import connection_created
+    from rest_framework.authtoken.models import Token
+
+    settings.REALTIME = {**settings.REALTIME, "DB_THREADS": 2}
+    token = await sync_to_async(Token.objects.create)(user=alice)
+    seen: list[tuple[str, str]] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((threading.current_thread().name, sql))
+        return execute(sql, params, many, context)
+
+    def on_connect(sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(record)
+
+    connection_created.connect(on_connect, dispatch_uid="test-handshake-threads")
+    try:
+        assert await is_authenticated(await open_socket((b"authorization", f"Token {token.key}".encode())))
+    finally:
+        connection_created.disconnect(dispatch_uid="test-handshake-threads")
+        await sync_to_async(shutdown_pool)()
+    assert seen, "the handshake ran no query"
+    assert all(thread.startswith("realtime-db") for thread, _ in seen), seen
+    assert not any("django_session" in sql for _, sql in seen), seen

@@ -132,3 +132,35 @@ def test_production_without_a_token_refuses_metrics(client, settings):
     assert "REALTIME_METRICS_TOKEN" in response.content.decode()
     settings.REALTIME = {"METRICS_TOKEN": "s3cret-token"}
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+
+
+def test_database_queries_are_counted():
+    """Every query on a database connection adds one to realtime_db_queries_total, an executemany too."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    before = sample("realtime_db_queries_total")
+    get_user_model().objects.count()
+    get_user_model().objects.filter(pk=0).exists()
+    with connection.cursor() as cursor:
+        cursor.executemany("SELECT %s", [(1,), (2,)])
+    assert sample("realtime_db_queries_total") == before + 3
+
+
+def test_a_wrapper_pushed_around_the_first_query_is_the_one_popped():
+    """The counter sits under wrappers callers push and pop, even when their query opened the connection."""
+    from django.db import connection
+
+    from realtime.metrics import count_query
+
+    connection.close()
+    seen = []
+
+    def mine(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(mine), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert seen == ["SELECT 1"]
+    assert connection.execute_wrappers == [count_query]

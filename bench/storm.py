@@ -1,0 +1,322 @@
+"""Scenario ``storm`` (issue 14): a process holding many subscribed sockets dies and comes back.
+
+``sockets`` clients, each subscribed to ``per_socket`` streams (of a pool of
+objects), are connected to one daphne process. The process is killed
+(SIGKILL: no goodbye) and started again while ``changes`` changes per stream
+are made through a second process (REST), so the writes go on while the
+first one is down. Each client behaves like ``frontend/src/realtime/client.ts``:
+it reconnects with the quick first retry and full-jitter backoff (or after
+the server's ``reconnect`` hint), resubscribes everything in one ``streams``
+frame with ``since``/``epoch``, takes replays as ``events`` frames
+(``realtime.v2``), applies each seq once and in order, and resubscribes a
+stream from ``since`` when it sees a gap.
+
+Measured: the time from the process answering again until every client has
+applied every event up to the streams' heads, and how many events were not
+applied by the end of the wait (``lost``; must be 0: a catch-up slower than
+the wait counts here too, ``gaps`` and ``reloads`` tell the two apart) or
+needed a reload (``recovered: false``). Then the
+same with a graceful restart (SIGTERM: the server sends ``reconnect``). With
+``profile``, py-spy records the restarted process while its clients catch up
+after the kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from bench.targets import OursTarget, ServerProcess, profiled
+
+#: The client's backoff (frontend/src/realtime/backoff.ts): quick first retry, then full jitter.
+FIRST_MS, MIN_MS, MAX_MS, RESTART_MAX_MS = 250, 500, 20_000, 5_000
+#: A connection up this long resets the backoff (the client's ``stableAfterMs``).
+STABLE_S = 5.0
+#: Concurrent handshakes while the clients first connect.
+RAMP_CONCURRENCY = 40
+
+
+class Backoff:
+    """``backoffDelay`` of the client, in seconds."""
+
+    def __init__(self) -> None:
+        self.attempt = 0
+
+    def next(self, cap_ms: float = MAX_MS) -> float:
+        attempt, self.attempt = self.attempt, self.attempt + 1
+        if attempt == 0:
+            return random.random() * min(FIRST_MS, cap_ms) / 1000
+        ceiling = min(cap_ms, MIN_MS * 2**attempt)
+        return (MIN_MS + random.random() * (ceiling - MIN_MS)) / 1000
+
+
+class Client:
+    """One reconnecting client with ``objects`` subscribed (see the module docstring)."""
+
+    def __init__(self, target: OursTarget, objects: list[str], ramp: asyncio.Semaphore) -> None:
+        self.target, self.objects, self.ramp = target, objects, ramp
+        self.streams: dict[str, dict[str, Any]] = {f"foo.{obj}": {"id": obj, "seq": None} for obj in objects}
+        self.backoff = Backoff()
+        self.hint: tuple[int, int] | None = None
+        self.restarting = False
+        self.ready = asyncio.Event()
+        self.stopped = False
+        self.connects = self.failed_connects = self.applied = self.duplicates = self.gaps = self.reloads = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def entry(self, stream: str) -> dict[str, Any]:
+        state = self.streams[stream]
+        entry: dict[str, Any] = {"object_type": "foo", "id": state["id"]}
+        if state["seq"] is not None:
+            entry |= {"since": state["seq"], "epoch": state["epoch"]}
+        return entry
+
+    def subscribe_all(self) -> str:
+        entries = [self.entry(stream) for stream in self.streams]
+        return json.dumps({"action": "subscribe", "request_id": "all", "streams": entries})
+
+    async def run(self) -> None:
+        first = True
+        while not self.stopped:
+            try:
+                if first:
+                    async with self.ramp:
+                        socket = await self.target.open(subprotocols=["realtime.v2"], open_timeout=30)
+                else:
+                    socket = await self.target.open(subprotocols=["realtime.v2"], open_timeout=30)
+            except (OSError, InvalidHandshake, TimeoutError):
+                self.failed_connects += 1
+                await asyncio.sleep(self.delay(None))
+                continue
+            first = False
+            self.connects += 1
+            opened = time.monotonic()
+            code = None
+            try:
+                await socket.send(self.subscribe_all())
+                async for text in socket:
+                    await self.handle(socket, json.loads(text))
+            except ConnectionClosed:
+                pass
+            finally:
+                code = socket.close_code
+                with contextlib.suppress(Exception):
+                    await socket.close()
+            if self.stopped:
+                return
+            if time.monotonic() - opened >= STABLE_S:
+                self.backoff.attempt = 0
+            hint, self.hint = self.hint, None
+            await asyncio.sleep(self.delay(hint, code=code))
+
+    def delay(self, hint: tuple[int, int] | None, code: int | None = None) -> float:
+        if hint is not None:
+            # The server restarts on purpose and said when to come back; the quick first retry is used up.
+            self.backoff.attempt = max(self.backoff.attempt, 1)
+            self.restarting = True
+            return (hint[0] + random.random() * hint[1]) / 1000
+        if code == 4500:
+            self.backoff.attempt = max(self.backoff.attempt, 1)
+        return self.backoff.next(RESTART_MAX_MS if self.restarting else MAX_MS)
+
+    async def handle(self, socket: Any, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "events":
+            for event in frame["events"]:
+                await self.apply(socket, event)
+        elif kind == "subscribed":
+            for result in frame.get("results", [frame]):
+                stream = result.get("stream")
+                if stream not in self.streams:
+                    continue
+                state = self.streams[stream]
+                if state["seq"] is not None and not result["recovered"]:
+                    self.reloads += 1  # the client would reload the object over REST
+                if state["seq"] is None or not result["recovered"] or result["seq"] > state["seq"]:
+                    state["seq"] = result["seq"]
+                state["epoch"] = result["epoch"]
+            if all(state["seq"] is not None for state in self.streams.values()):
+                self.ready.set()
+                self.restarting = False
+        elif kind == "reconnect":
+            self.hint = (frame["after_ms"], frame["spread_ms"])
+        elif kind and kind.startswith("UPDATE_"):
+            await self.apply(socket, frame)
+
+    async def apply(self, socket: Any, event: dict[str, Any]) -> None:
+        meta = event["meta"]
+        state = self.streams.get(meta["stream"])
+        if state is None or state["seq"] is None:
+            return
+        if meta["seq"] <= state["seq"]:
+            self.duplicates += 1
+        elif meta["seq"] == state["seq"] + 1:
+            state["seq"] = meta["seq"]
+            self.applied += 1
+        else:
+            self.gaps += 1
+            entry = {"action": "subscribe", "request_id": "gap", **self.entry(meta["stream"])}
+            await socket.send(json.dumps(entry))
+
+    def behind(self, heads: dict[str, int]) -> int:
+        """Events up to ``heads`` not applied yet."""
+        return sum(max(0, heads[s] - (state["seq"] or 0)) for s, state in self.streams.items())
+
+    async def stop(self) -> None:
+        self.stopped = True
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+
+async def retried(request: Any, attempts: int = 5) -> httpx.Response:
+    """A REST request, retried after a dropped connection (as a client would; the writer is under load too)."""
+    for attempt in range(attempts):
+        try:
+            response = await request()
+            response.raise_for_status()
+            return response
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+async def head_of(target: OursTarget, obj: str) -> int:
+    response = await retried(lambda: target.http.get(f"/api/foo/{obj}"))
+    return response.json()["stream"]["seq"]
+
+
+async def write_changes(writer: OursTarget, objects: list[str], *, changes: int, concurrency: int = 8) -> float:
+    """``changes`` PATCHes per object, each object's in order, ``concurrency`` objects at a time; seconds.
+
+    A retried PATCH may have been applied already: that is one more event, and the heads are read afterwards.
+    """
+    limit = asyncio.Semaphore(concurrency)
+    started = time.perf_counter()
+
+    async def one(obj: str) -> None:
+        async with limit:
+            for n in range(changes):
+                body = {"bar": f"storm-{n}-{time.time()}"}
+                await retried(lambda body=body: writer.http.patch(f"/api/foo/{obj}", json=body))
+
+    await asyncio.gather(*(one(obj) for obj in objects))
+    return time.perf_counter() - started
+
+
+def attach_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording the running process ``pid`` (the restarted server, while its clients catch up)."""
+    command = profiled([], output=output)[:-1]  # py-spy record ... --  (without a command)
+    return subprocess.Popen([*command, "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+async def restart(
+    server: ServerProcess,
+    clients: list[Client],
+    writer: OursTarget,
+    objects: list[str],
+    *,
+    changes: int,
+    graceful: bool,
+    catch_up_within: float,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    """Kill (or SIGTERM) and restart ``server`` while ``changes`` changes per stream are written elsewhere."""
+    counters = ("connects", "failed_connects", "applied", "duplicates", "gaps", "reloads")
+    before = {name: sum(getattr(c, name) for c in clients) for name in counters}
+    writes = asyncio.create_task(write_changes(writer, objects, changes=changes))
+    stopped_at = time.perf_counter()
+    if graceful:
+        await asyncio.to_thread(server.stop)
+    else:
+        server.kill()
+    down_s = time.perf_counter() - stopped_at
+    await asyncio.to_thread(server.start)
+    answering = time.perf_counter()
+    spy = attach_profiler(server.pid, profile) if profile is not None else None
+    write_s = await writes
+    heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
+    expected = sum(c.behind(heads) for c in clients)
+    deadline = answering + catch_up_within
+    while time.perf_counter() < deadline:
+        if all(c.behind(heads) == 0 for c in clients):
+            break
+        await asyncio.sleep(0.05)
+    caught_up = time.perf_counter() - answering
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+        await asyncio.to_thread(spy.wait, 30)
+    lost = sum(c.behind(heads) for c in clients)
+    after = {name: sum(getattr(c, name) for c in clients) - before[name] for name in counters}
+    return {
+        "signal": "SIGTERM" if graceful else "SIGKILL",
+        "stop_s": round(down_s, 2),
+        "restart_to_answer_s": round(answering - stopped_at, 2),
+        "writes_s": round(write_s, 2),
+        "missed_events": expected,
+        "caught_up_s": round(caught_up, 2) if lost == 0 else None,
+        "lost": lost,
+        **after,
+    }
+
+
+async def storm(
+    server: ServerProcess,
+    target: OursTarget,
+    writer: OursTarget,
+    objects: list[str],
+    *,
+    sockets: int,
+    per_socket: int,
+    changes: int,
+    catch_up_within: float = 120.0,
+    graceful: bool = True,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    """``sockets`` clients x ``per_socket`` streams on ``server``; a kill and (if ``graceful``) a SIGTERM restart."""
+    ramp = asyncio.Semaphore(RAMP_CONCURRENCY)
+    clients = [
+        Client(target, [objects[(i * per_socket + n) % len(objects)] for n in range(per_socket)], ramp)
+        for i in range(sockets)
+    ]
+    started = time.perf_counter()
+    for client in clients:
+        client.task = asyncio.create_task(client.run())
+    result: dict[str, Any] = {"sockets": sockets, "per_socket": per_socket, "changes_per_stream": changes}
+    try:
+        async with asyncio.timeout(max(120.0, sockets / 5)):  # the first connects, at 25 or more a second
+            await asyncio.gather(*(c.ready.wait() for c in clients))
+        result["connect_s"] = round(time.perf_counter() - started, 1)
+        result["streams"] = len(objects)
+        result["kill"] = await restart(
+            server,
+            clients,
+            writer,
+            objects,
+            changes=changes,
+            graceful=False,
+            catch_up_within=catch_up_within,
+            profile=profile,
+        )
+        if graceful:
+            await asyncio.sleep(STABLE_S)  # as a client that stayed connected, the backoff starts afresh
+            result["graceful"] = await restart(
+                server, clients, writer, objects, changes=changes, graceful=True, catch_up_within=catch_up_within
+            )
+    finally:
+        for start in range(0, len(clients), 500):
+            await asyncio.gather(*(c.stop() for c in clients[start : start + 500]))
+    return result
