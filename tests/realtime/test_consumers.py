@@ -636,6 +636,35 @@ async def test_removal_committed_during_a_subscribe_without_since_is_refused(con
     await sentinel.fire()
 
 
+async def test_a_removal_inside_a_live_recheck_is_revoked_by_its_own_skipped_event(
+    connect, alice, bob, carol, foo, settings, monkeypatch
+):
+    """A removal (and another visibility change) committing between a live recheck's permission query and its
+    visibility read makes the socket skip past the removal's event, whose own recheck must still revoke bob."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # only live events act
+    real_readable = subscriptions.streams_readable
+    armed = False
+
+    def readable_then_remove_bob(**kwargs):
+        nonlocal armed
+        allowed = real_readable(**kwargs)
+        if armed:
+            armed = False
+            foo.members.remove(bob)  # revokes bob, rechecking him
+            foo.members.add(alice)  # a later visibility change that rechecks nobody
+        return allowed
+
+    ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    monkeypatch.setattr(subscriptions, "streams_readable", readable_then_remove_bob)
+    armed = True
+    await save(foo, owner=carol)  # rechecks everyone; bob is still a member at the permission query
+    assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+    monkeypatch.undo()
+    await sentinel.fire()  # nothing of foo after the revocation
+
+
 async def test_a_closed_socket_leaves_its_groups_and_the_watcher(connect, alice, foo, monkeypatch):
     """After a socket closes, its channel is in no group (each join was left) and the watcher forgets it."""
     layer = get_channel_layer()
