@@ -16,7 +16,7 @@ from api.serializers import FooSerializer
 from realtime import consumers, protocol, publish, subscriptions
 from realtime.ids import encode_id, get_hashids
 from realtime.models import Notification
-from realtime.streams import user_group
+from realtime.streams import type_group, user_group
 from realtime.watcher import get_watcher
 from tests.realtime.conftest import Sentinel, receive_first, receive_until, subscribe
 
@@ -692,3 +692,31 @@ async def test_a_closed_socket_leaves_its_groups_and_the_watcher(connect, alice,
     assert {group for group, c in joined if c == channel} == set()
     assert all(channel not in channels for channels in watcher.subscribers.values())
     assert all(channel not in channels for channels in watcher.users.values())
+
+
+async def test_a_closed_socket_with_a_live_list_leaves_the_type_group_and_the_watcher(connect, alice, monkeypatch):
+    """After a socket holding a live list closes, it is in no group (the type's included) and gets no list syncs."""
+    layer = get_channel_layer()
+    joined: set[tuple[str, str]] = set()
+    real_add, real_discard = layer.group_add, layer.group_discard
+
+    async def group_add(group, channel):
+        joined.add((group, channel))
+        await real_add(group, channel)
+
+    async def group_discard(group, channel):
+        joined.discard((group, channel))
+        await real_discard(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    ws = await connect(alice)
+    await ws.send_json_to({"action": "subscribe", "object_type": "foo", "list": {"search": "plan"}})
+    assert (await receive_until(ws, "subscribed"))[-1]["list"] is True
+    (channel,) = {c for group, c in joined if group == user_group(alice.pk)}
+    assert {group for group, c in joined if c == channel} == {user_group(alice.pk), type_group("foo")}
+    watcher = get_watcher(layer)
+    assert channel in watcher.list_channels
+    await ws.disconnect()
+    assert {group for group, c in joined if c == channel} == set()
+    assert channel not in watcher.list_channels
