@@ -16,7 +16,7 @@ from api.serializers import FooSerializer
 from realtime import consumers, protocol, publish, subscriptions
 from realtime.ids import encode_id, get_hashids
 from realtime.models import Notification
-from realtime.streams import user_group
+from realtime.streams import type_group, user_group
 from realtime.watcher import get_watcher
 from tests.realtime.conftest import Sentinel, receive_first, receive_until, subscribe
 
@@ -636,6 +636,35 @@ async def test_removal_committed_during_a_subscribe_without_since_is_refused(con
     await sentinel.fire()
 
 
+async def test_a_removal_inside_a_live_recheck_is_revoked_by_its_own_skipped_event(
+    connect, alice, bob, carol, foo, settings, monkeypatch
+):
+    """A removal (and another visibility change) committing between a live recheck's permission query and its
+    visibility read makes the socket skip past the removal's event, whose own recheck must still revoke bob."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0}  # only live events act
+    real_readable = subscriptions.streams_readable
+    armed = False
+
+    def readable_then_remove_bob(**kwargs):
+        nonlocal armed
+        allowed = real_readable(**kwargs)
+        if armed:
+            armed = False
+            foo.members.remove(bob)  # revokes bob, rechecking him
+            foo.members.add(alice)  # a later visibility change that rechecks nobody
+        return allowed
+
+    ws = await connect(bob)
+    sentinel = await Sentinel.on(ws, bob)
+    stream = (await subscribe(ws, foo))[-1]["stream"]
+    monkeypatch.setattr(subscriptions, "streams_readable", readable_then_remove_bob)
+    armed = True
+    await save(foo, owner=carol)  # rechecks everyone; bob is still a member at the permission query
+    assert await ws.receive_json_from() == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+    monkeypatch.undo()
+    await sentinel.fire()  # nothing of foo after the revocation
+
+
 async def test_a_closed_socket_leaves_its_groups_and_the_watcher(connect, alice, foo, monkeypatch):
     """After a socket closes, its channel is in no group (each join was left) and the watcher forgets it."""
     layer = get_channel_layer()
@@ -663,3 +692,31 @@ async def test_a_closed_socket_leaves_its_groups_and_the_watcher(connect, alice,
     assert {group for group, c in joined if c == channel} == set()
     assert all(channel not in channels for channels in watcher.subscribers.values())
     assert all(channel not in channels for channels in watcher.users.values())
+
+
+async def test_a_closed_socket_with_a_live_list_leaves_the_type_group_and_the_watcher(connect, alice, monkeypatch):
+    """After a socket holding a live list closes, it is in no group (the type's included) and gets no list syncs."""
+    layer = get_channel_layer()
+    joined: set[tuple[str, str]] = set()
+    real_add, real_discard = layer.group_add, layer.group_discard
+
+    async def group_add(group, channel):
+        joined.add((group, channel))
+        await real_add(group, channel)
+
+    async def group_discard(group, channel):
+        joined.discard((group, channel))
+        await real_discard(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    ws = await connect(alice)
+    await ws.send_json_to({"action": "subscribe", "object_type": "foo", "list": {"search": "plan"}})
+    assert (await receive_until(ws, "subscribed"))[-1]["list"] is True
+    (channel,) = {c for group, c in joined if group == user_group(alice.pk)}
+    assert {group for group, c in joined if c == channel} == {user_group(alice.pk), type_group("foo")}
+    watcher = get_watcher(layer)
+    assert channel in watcher.list_channels
+    await ws.disconnect()
+    assert {group for group, c in joined if c == channel} == set()
+    assert channel not in watcher.list_channels

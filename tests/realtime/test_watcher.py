@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, connections
 
 from api.models import Foo
-from realtime import consumers, protocol, publish
+from realtime import consumers, db, protocol, publish
+from realtime import watcher as realtime_watcher
 from realtime.log import notification_append, notifications_prune
 from realtime.registry import registry
 from realtime.watcher import StreamWatcher, get_watcher, stream_heads
@@ -189,6 +193,52 @@ async def test_a_user_deactivated_right_after_connecting_is_closed_without_the_r
     bob.is_active = False  # its published recheck is lost
     await sync_to_async(bob.save)()
     assert await ws.receive_output(timeout=2.5) == {"type": "websocket.close", "code": protocol.CLOSE_FORBIDDEN}
+
+
+def close_pool_connections(*, threads: int) -> None:
+    """Close the connection each thread of ``realtime.db``'s pool holds (PostgreSQL cannot drop a used database)."""
+    executor = db._pool()
+    assert executor is not None
+    everyone = threading.Barrier(threads)
+
+    def close() -> None:
+        connections.close_all()
+        everyone.wait(timeout=5)  # so each thread runs one of these
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        future.result()
+
+
+async def test_a_flag_dropped_before_the_watchers_first_read_is_compared_with_the_connect_flags(
+    connect, make_user, foo, settings, monkeypatch, lose_all_publishes
+):
+    """Subscribes run on a thread pool while the watcher's flag read waits; boss's staff flag drops (its recheck
+    lost) before that first read, which is compared with the flags boss connected with: boss is still revoked."""
+    settings.REALTIME = {"SYNC_INTERVAL": 0.1, "DB_THREADS": 2}
+    boss = await sync_to_async(make_user)("boss", is_staff=True)
+    dropped = threading.Event()
+    real_user_flags = realtime_watcher.user_flags
+
+    def user_flags_after_the_drop(*, pks):
+        assert dropped.wait(timeout=10), "the flag was never dropped"
+        return real_user_flags(pks=pks)
+
+    monkeypatch.setattr(realtime_watcher, "user_flags", user_flags_after_the_drop)
+    ws = await connect(boss)
+    stream = (await subscribe(ws, foo))[-1]["stream"]  # checked on the pool: boss is still staff
+
+    def drop_staff() -> None:
+        boss.is_staff = False
+        boss.save()
+        connection.close()  # this thread's own connection
+
+    try:
+        await asyncio.to_thread(drop_staff)
+        dropped.set()
+        assert await ws.receive_json_from(timeout=5) == {"type": "unsubscribed", "stream": stream, "reason": "revoked"}
+    finally:
+        dropped.set()
+        await asyncio.to_thread(close_pool_connections, threads=2)
 
 
 async def test_a_failing_catch_up_keeps_the_socket_and_is_retried(connect, alice, foo, settings, monkeypatch):
