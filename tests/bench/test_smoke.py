@@ -94,6 +94,7 @@ async def test_bare_reference_runs_and_loses_nothing(bare):
     assert_lossless(results)
 
 
+@pytest.mark.timeout(360)  # seven daphne processes and the storm's two restarts: about 100 s, more on a busy machine
 async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures, spawner):
     """Subscribe, storm (kill and SIGTERM), fan-out over processes and live lists complete, losing nothing."""
     await release_db_connection()
