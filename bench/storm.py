@@ -30,6 +30,7 @@ import random
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,9 @@ class Client:
         self.restarting = False
         self.ready = asyncio.Event()
         self.stopped = False
-        self.connects = self.failed_connects = self.applied = self.duplicates = self.gaps = self.reloads = 0
+        self.connects = self.failed_connects = self.hints = 0
+        self.applied = self.duplicates = self.gaps = self.reloads = 0
+        self.closes: Counter[int | None] = Counter()  # close codes of the connections that opened
         self.task: asyncio.Task[None] | None = None
 
     def entry(self, stream: str) -> dict[str, Any]:
@@ -103,13 +106,16 @@ class Client:
             opened = time.monotonic()
             code = None
             try:
-                await socket.send(self.subscribe_all())
+                with contextlib.suppress(ConnectionClosed):
+                    # A shed socket may be closed before this is sent; the frames it got are still read.
+                    await socket.send(self.subscribe_all())
                 async for text in socket:
                     await self.handle(socket, json.loads(text))
             except ConnectionClosed:
                 pass
             finally:
                 code = socket.close_code
+                self.closes[code] += 1
                 with contextlib.suppress(Exception):
                     await socket.close()
             if self.stopped:
@@ -149,6 +155,7 @@ class Client:
                 self.ready.set()
                 self.restarting = False
         elif kind == "reconnect":
+            self.hints += 1  # a stopping server's goodbye, or a busy one shedding the handshake
             self.hint = (frame["after_ms"], frame["spread_ms"])
         elif kind and kind.startswith("UPDATE_"):
             await self.apply(socket, frame)
@@ -235,8 +242,9 @@ async def restart(
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """Kill (or SIGTERM) and restart ``server`` while ``changes`` changes per stream are written elsewhere."""
-    counters = ("connects", "failed_connects", "applied", "duplicates", "gaps", "reloads")
+    counters = ("connects", "failed_connects", "hints", "applied", "duplicates", "gaps", "reloads")
     before = {name: sum(getattr(c, name) for c in clients) for name in counters}
+    closes_before = sum((c.closes for c in clients), Counter())
     writes = asyncio.create_task(write_changes(writer, objects, changes=changes))
     stopped_at = time.perf_counter()
     if graceful:
@@ -260,6 +268,7 @@ async def restart(
         spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
         await asyncio.to_thread(spy.wait, 30)
     lost = sum(c.behind(heads) for c in clients)
+    closes = sum((c.closes for c in clients), Counter()) - closes_before
     after = {name: sum(getattr(c, name) for c in clients) - before[name] for name in counters}
     return {
         "signal": "SIGTERM" if graceful else "SIGKILL",
@@ -270,6 +279,7 @@ async def restart(
         "caught_up_s": round(caught_up, 2) if lost == 0 else None,
         "lost": lost,
         **after,
+        "close_codes": {str(code): n for code, n in closes.items()},
     }
 
 

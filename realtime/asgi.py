@@ -12,8 +12,10 @@
     application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application()})
 
 ``/ws/notifications/`` (and any ``routes`` of the project's own) sits behind
-the full-origin check (``realtime.origins``) and the handshake
-authentication (``realtime.auth``); a handshake for any other path is
+the full-origin check (``realtime.origins``), the admission gate that sheds
+handshakes while the process is busy admitting others
+(``realtime.admission``), and the handshake authentication
+(``realtime.auth``); a handshake for any other path is
 refused (HTTP 403) before either runs, so it costs nothing and uses up no
 ticket.
 """
@@ -26,13 +28,14 @@ from typing import Any
 from channels.routing import URLRouter
 from django.urls import URLPattern
 
+from realtime.admission import AdmissionMiddleware
 from realtime.auth import RealtimeAuthMiddlewareStack
 from realtime.origins import OriginValidator
 from realtime.routing import websocket_fallback_urlpatterns, websocket_urlpatterns
 
 
 def _protected(pattern: URLPattern) -> URLPattern:
-    application = OriginValidator(RealtimeAuthMiddlewareStack(pattern.callback))
+    application = OriginValidator(AdmissionMiddleware(RealtimeAuthMiddlewareStack(pattern.callback)))
     return URLPattern(pattern.pattern, application, pattern.default_args, pattern.name)
 
 

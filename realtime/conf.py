@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "SEND_BUFFER_BYTES": 256 * 1024,
     "SEND_TIMEOUT": 10.0,
     "DB_THREADS": 0,
+    "ADMISSION_LIMIT": 50,
+    "ADMISSION_WAIT": 2.0,
     # Log and recovery
     "REPLAY_LIMIT": 1000,
     "LIST_MAX_MEMBERS": 1000,

@@ -15,6 +15,9 @@ numbers:
   ``ws`` for an in-band replay, ``gap`` for a gap filled before a live event,
   ``sync`` for a lost event filled after the stream watcher's report,
   ``rest`` for ``/api/notifications/``);
+* ``realtime_handshakes_shed_total``: WebSocket handshakes turned away
+  because the process was busy admitting ``ADMISSION_LIMIT`` sockets
+  (``realtime.admission``); each was told when to come back;
 * ``realtime_db_queries_total``: database queries this process ran, on
   every connection (consumers, REST, admin, ...): with the REST writes on
   other processes, the consumers' database cost per event
@@ -62,6 +65,7 @@ PUBLISH_FAILURES = Counter("realtime_publish_failures", "Publishes that failed (
 DELIVERED = Counter("realtime_events_delivered", "Live event frames sent to clients (once per subscriber).")
 REPLAYS = Counter("realtime_replays", "Recoveries served from the log.", ["via"])
 REPLAYED = Counter("realtime_replayed_events", "Events sent from the log.", ["via"])
+SHED = Counter("realtime_handshakes_shed", "Handshakes turned away while the process was busy admitting sockets.")
 DB_QUERIES = Counter("realtime_db_queries", "Database queries run by this process (every connection).")
 
 # --- the calls instrumented code makes ---------------------------------------
@@ -74,6 +78,10 @@ def connection_opened() -> None:
 def connection_closed(*, subscriptions: int) -> None:
     CONNECTIONS.dec()
     SUBSCRIPTIONS.dec(subscriptions)
+
+
+def handshake_shed() -> None:
+    SHED.inc()
 
 
 def subscribed(*, new: bool, replayed: int) -> None:
