@@ -345,8 +345,9 @@ def _protocol_schemas() -> dict[str, Any]:
             protocol.RECONNECT,
             {"after_ms": {"type": "integer", "minimum": 0}, "spread_ms": {"type": "integer", "minimum": 0}},
             ["after_ms", "spread_ms"],
-            "The server is going away on purpose: come back after `after_ms` plus a random share of "
-            f"`spread_ms`; a close with {protocol.CLOSE_TRY_AGAIN} follows.",
+            "The server is going away on purpose, or is too busy admitting other sockets to take this one: come "
+            f"back after `after_ms` plus a random share of `spread_ms`; a close with {protocol.CLOSE_TRY_AGAIN} "
+            "follows.",
         ),
     }
 
@@ -364,7 +365,7 @@ _SERVER_MESSAGES = {
     "pong": ("PongFrame", "The answer to a ping."),
     "error": ("ErrorFrame", "A message could not be handled."),
     "events": ("EventsFrame", "Several replayed events in one frame."),
-    "reconnect": ("ReconnectFrame", "The server is restarting: when to come back."),
+    "reconnect": ("ReconnectFrame", "The server is restarting or busy: when to come back."),
 }
 
 
@@ -380,7 +381,10 @@ def _close_codes() -> str:
         protocol.CLOSE_MESSAGE_TOO_BIG: f"a frame over {realtime_settings.MAX_FRAME_BYTES} bytes: a client bug",
         protocol.CLOSE_TOO_MANY_SOCKETS: "too many sockets for this user on this process: reconnect later",
         protocol.CLOSE_SERVER_ERROR: "a server bug (logged): reconnect with backoff",
-        protocol.CLOSE_TRY_AGAIN: "the server cannot serve sockets now, or is restarting: reconnect soon, with jitter",
+        protocol.CLOSE_TRY_AGAIN: (
+            "the server cannot serve sockets now, is restarting, or is busy admitting others: "
+            "reconnect soon, with jitter (after a `reconnect` frame, when it says)"
+        ),
     }
     return "\n".join(f"- `{code}`: {meaning}" for code, meaning in codes.items())
 

@@ -234,7 +234,7 @@ export interface components {
             type: "pong";
             request_id?: components["schemas"]["RequestId"];
         };
-        /** @description The server is going away on purpose: come back after `after_ms` plus a random share of `spread_ms`; a close with 4503 follows. */
+        /** @description The server is going away on purpose, or is too busy admitting other sockets to take this one: come back after `after_ms` plus a random share of `spread_ms`; a close with 4503 follows. */
         ReconnectFrame: {
             /** @constant */
             type: "reconnect";

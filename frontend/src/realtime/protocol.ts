@@ -22,7 +22,7 @@ export const PONG = "pong";
 export const ERROR = "error";
 /** Several replayed events in one frame: `{type: "events", events: [...]}`. */
 export const EVENTS = "events";
-/** Sent before a deliberate close (restart): `{type: "reconnect", after_ms, spread_ms}`. */
+/** Sent before a deliberate close (a restart, or a busy server shedding the handshake): `{type: "reconnect", after_ms, spread_ms}`. */
 export const RECONNECT = "reconnect";
 
 /** The WebSocket subprotocol a client asks for when it takes `events` frames (several replayed events per frame). */
@@ -201,7 +201,7 @@ export interface ErrorFrame {
   errors?: unknown;
 }
 
-/** Sent before the server closes on purpose (a restart): come back after `after_ms` plus a random share of `spread_ms`. */
+/** Sent before the server closes on purpose (a restart, or shedding a handshake while busy): come back after `after_ms` plus a random share of `spread_ms`. */
 export interface ReconnectFrame {
   type: typeof RECONNECT;
   after_ms: number;
