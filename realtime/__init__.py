@@ -31,6 +31,7 @@ The log and delivery
 The WebSocket
     asgi           ``websocket_application()``: the endpoint behind origin check and auth, for a project's asgi.py
     routing        the WebSocket routes, and the refusal of every other path
+    admission      the handshake's admission gate: a busy process queues briefly, then sheds with a time to come back
     origins        the handshake's ``Origin`` check (scheme, host and port)
     auth           handshake authentication: session cookie, the REST API's header authentication, tickets
     tickets        one-time, short-lived WebSocket tickets

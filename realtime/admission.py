@@ -198,6 +198,7 @@ class AdmissionMiddleware:
                 ticket.release()
             await send(message)
 
+        tracked_send.__wrapped__ = send  # type: ignore[attr-defined]  # daphne's send, for flow control
         try:
             return await self.inner(scope, receive, tracked_send)
         finally:

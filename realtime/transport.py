@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -128,7 +129,12 @@ def send_buffer(send: Send, *, high_water: int, timeout: float) -> SendBuffer:
 
 
 def _daphne_transport(send: Send) -> Any:
-    """daphne passes ``partial(server.handle_reply, protocol)``; its protocol's transport, if it is plain TCP."""
+    """daphne passes ``partial(server.handle_reply, protocol)``; its protocol's transport, if it is plain TCP.
+
+    A middleware that wraps ``send`` keeps daphne's reachable as the wrapper's
+    ``__wrapped__`` (``functools.wraps``' convention, followed by ``inspect.unwrap``).
+    """
+    send = inspect.unwrap(send)
     if not isinstance(send, functools.partial) or not send.args:
         return None
     protocol = send.args[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 
 import pytest
@@ -159,3 +160,25 @@ async def test_a_handshake_counts_until_it_is_accepted():
     assert await later.receive_nothing(timeout=0.1)  # admitted: no reconnect frame
     await pending.disconnect()
     await later.disconnect()
+
+
+async def test_an_admitted_socket_keeps_the_servers_own_send_for_flow_control():
+    """The send the application gets unwraps to the server's own (``realtime.transport`` registers on daphne's)."""
+    received = []
+
+    async def app(scope, receive, send):
+        received.append(inspect.unwrap(send))
+        await receive()
+        await send({"type": "websocket.accept"})
+
+    async def server_receive():
+        return {"type": "websocket.connect"}
+
+    async def server_send(message):
+        pass
+
+    middleware = AdmissionMiddleware(app)
+    middleware.gate = AdmissionGate(limit=1)
+    await middleware({"type": "websocket", "path": "/ws/notifications/"}, server_receive, server_send)
+    assert received == [server_send]
+    assert middleware.gate.admitting == 0

@@ -131,6 +131,20 @@ def test_a_transport_with_another_producer_keeps_it():
     assert transport.producer is other
 
 
+def test_a_middleware_that_wraps_daphnes_send_keeps_flow_control():
+    """A wrapper that names daphne's send as its ``__wrapped__`` (as the admission gate's does) is seen through."""
+    transport, protocol = upgraded_socket()
+    daphne_send = functools.partial(handle_reply, protocol)
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        await daphne_send(message)
+
+    wrapped.__wrapped__ = daphne_send
+    buffer = send_buffer(wrapped, high_water=1000, timeout=1)
+    assert isinstance(buffer, TwistedSendBuffer)
+    assert transport.producer is buffer
+
+
 def test_a_send_that_is_not_daphnes_gets_the_bounded_wait():
     """Under another server (a plain coroutine as ``send``) the buffer is the time-bounded SendBuffer."""
     assert type(send_buffer(slow_send, high_water=1000, timeout=1)) is SendBuffer
