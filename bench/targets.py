@@ -130,6 +130,10 @@ class Spawner:
         self.started.append(server)
         return server.start()
 
+    def redis_url(self) -> str:
+        """The ``REDIS_URL`` its processes get (``""``: each has its own in-memory channel layer)."""
+        return {**os.environ, **self.env}.get("REDIS_URL", "")
+
     def stop_all(self) -> None:
         for server in self.started:
             server.stop()
