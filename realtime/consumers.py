@@ -9,7 +9,9 @@ rules that make it lossless:
   the replay, then ``subscribed``; live events that arrived meanwhile wait in
   the channel layer and are dropped if their seq was already sent. One
   subscribe message may carry many entries (``streams``): access is checked
-  with one query per object type and the logs read with one query;
+  with one query per object type, and the logs are read in one query for the
+  heads and one for the rows, shared with the other sockets of the process
+  that subscribe at the same time (``realtime.opening``);
 * a live event whose seq skips ahead (publishes of concurrent commits can
   arrive out of order, and a channel layer may drop a message) is preceded by
   the missing events read from the log, so the client sees seqs in order;
@@ -62,7 +64,7 @@ from realtime.conf import realtime_settings
 from realtime.db import run_db
 from realtime.decoding import FrameRefused, FrameTooBig, decode_message
 from realtime.exceptions import RateLimited, TooManySubscriptions, error_frame
-from realtime.frames import event_frame, events_frames
+from realtime.frames import event_text, events_frames
 from realtime.layers import resilient_receive
 from realtime.lists import (
     ListTarget,
@@ -73,6 +75,7 @@ from realtime.lists import (
     list_member,
     list_members,
 )
+from realtime.opening import targets_open
 from realtime.quotas import get_user_quotas
 from realtime.ratelimit import TokenBucket
 from realtime.registry import registry
@@ -84,7 +87,6 @@ from realtime.streams import StreamRef, group_name, type_group, user_group
 from realtime.subscriptions import (
     Opened,
     Target,
-    open_targets,
     subscription_catch_up,
     subscriptions_check,
 )
@@ -359,8 +361,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         # both queued and read is dropped by seq below.
         groups = {self.group_of(target) for target in wanted}
         await asyncio.gather(*(self.channel_layer.group_add(group, self.channel_name) for group in groups))
-        opened = await run_db(
-            open_targets,
+        opened = await targets_open(
             scope=self.scope,
             user=self.user,
             auth=self.credential,
@@ -439,7 +440,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(result, Opened):
             target, history = result.target, result.history
             stream = target.stream
-            texts = [protocol.encode(event_frame(notification)) for notification in history.notifications]
+            texts = [event_text(notification) for notification in history.notifications]
             seq = max([history.seq, *(n.seq for n in history.notifications)])
             self.subscriptions.add(
                 Subscription(stream=stream, last_seq=seq, checked_visibility=history.visibility_seq),
@@ -658,7 +659,7 @@ class SubscriptionConsumer(AsyncJsonWebsocketConsumer):
             return False  # ended while the log was read
         subscription.skip_through(result.skip_through)
         subscription.checked(result.visibility_seq)
-        await self.send_events([protocol.encode(event_frame(notification)) for notification in result.notifications])
+        await self.send_events([event_text(notification) for notification in result.notifications])
         for notification in result.notifications:
             subscription.sent(notification.seq)
         if result.notifications:

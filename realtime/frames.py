@@ -68,6 +68,18 @@ def event_frame(notification: Notification) -> dict[str, Any]:
     }
 
 
+def event_text(notification: Notification) -> str:
+    """``event_frame(notification)`` encoded, once per instance: a log read shared by many sockets
+    (``realtime.reads``) is encoded once, not once per socket."""
+    text = notification.__dict__.get("_realtime_event_text")
+    if text is None:
+        from realtime import protocol
+
+        text = protocol.encode(event_frame(notification))
+        notification.__dict__["_realtime_event_text"] = text
+    return text
+
+
 def events_frames(texts: list[str]) -> list[str]:
     """Encoded event frames packed into ``events`` frames of at most ``EVENTS_PER_FRAME`` events and about
     ``EVENTS_FRAME_BYTES`` (an event larger than that goes alone), without encoding any event again."""

@@ -103,7 +103,7 @@ class TargetSerializer(serializers.Serializer):
 
 
 class SubscribeSerializer(TargetSerializer):
-    """A subscribe entry's shape; whether the user may read the stream is checked by ``subscriptions_open``."""
+    """A subscribe entry's shape; whether the user may read the stream is checked by ``realtime.opening``."""
 
     since = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**63 - 1)
     epoch = StrictCharField(required=False, allow_null=True, max_length=32)

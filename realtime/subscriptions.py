@@ -7,15 +7,17 @@ they may have been revoked), builds the request the REST views would see
 (``realtime.requests.socket_request``), and decides everything that must be
 decided together with the read it depends on:
 
-* ``subscriptions_open``: for every entry of a subscribe *after* the
-  consumer joined the streams' groups: the permission check (for entries
-  with history to read), the log read, then the check again. Checks cost one
-  query per object type, the read one query for the heads and one for the
-  rows, however many entries there are. A change that revokes access and
-  commits before the last check is seen by it; one that commits after it is
-  newer than the head read, so it reaches the group with its recheck (which
-  the consumer runs even for an event it already replayed), or shows up as
-  a gap, which is filled only after another check.
+* opening a subscribe, *after* the consumer joined the streams' groups
+  (``realtime.opening`` runs the steps): ``subscriptions_refused``, the
+  permission check for entries with history to read; ``subscriptions_read``,
+  the log read (shared with other sockets opening at the same time,
+  ``realtime.reads``); ``open_targets``, the check again, and the live lists.
+  Checks cost one query per object type, the read one query for the heads
+  and one for the rows, however many entries there are. A change that
+  revokes access and commits before the last check is seen by it; one that
+  commits after it is newer than the head read, so it reaches the group
+  with its recheck (which the consumer runs even for an event it already
+  replayed), or shows up as a gap, which is filled only after another check.
 * ``subscription_catch_up``: the events a subscription fell behind on, if
   the user may still read the stream. Never a partial replay: when the
   retained history no longer covers the gap, only the newest event is sent,
@@ -85,47 +87,60 @@ def _refused(request: Request) -> APIException:
     return NotFound() if request.user.is_authenticated else NotAuthenticated()
 
 
-def subscriptions_open(
-    *, scope: dict[str, Any], user: User, auth: Any, targets: list[Target], limit: int
-) -> list[Opened | APIException]:
-    """For each target, in order: its history after ``since`` if the user may read it, else the error to answer."""
-    request = socket_request(scope=scope, user=user, auth=auth)
-    results: list[Opened | APIException | None] = [None] * len(targets)
-    # Before reading history: no log reads for streams the user may not see.
+def subscriptions_refused(
+    *, scope: dict[str, Any], user: User, auth: Any, targets: list[Target]
+) -> list[APIException | None]:
+    """The check before the log read: per target, the error to answer if it has ``since`` and the user may not
+    read its stream (no log reads for streams the user may not see), else ``None``."""
+    refused: list[APIException | None] = [None] * len(targets)
     with_since = [index for index, target in enumerate(targets) if target.since is not None]
-    first = streams_readable(request=request, streams=[targets[index].stream for index in with_since])
-    for index, ok in zip(with_since, first, strict=True):
+    if not with_since:
+        return refused
+    request = socket_request(scope=scope, user=user, auth=auth)
+    readable = streams_readable(request=request, streams=[targets[index].stream for index in with_since])
+    for index, ok in zip(with_since, readable, strict=True):
         if not ok:
-            results[index] = _refused(request)
-    reading = [index for index in range(len(targets)) if results[index] is None]
-    reads = [(targets[i].stream, targets[i].since, targets[i].epoch) for i in reading]
+            refused[index] = _refused(request)
+    return refused
+
+
+def subscriptions_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:
+    """The log read of ``(stream, since, epoch)`` entries: the heads, and the rows after each ``since``."""
     if len(reads) == 1:
-        histories = [stream_read(stream=reads[0][0], since=reads[0][1], epoch=reads[0][2], limit=limit)]
-    else:
-        histories = streams_read(reads=reads, limit=limit)
-    # Check (again) after the read: an event that revoked this user and committed before the read is
-    # in the history (or below the head the subscription starts from) and must not reach them.
-    second = streams_readable(request=request, streams=[targets[index].stream for index in reading])
-    for index, history, ok in zip(reading, histories, second, strict=True):
-        results[index] = Opened(targets[index], history) if ok else _refused(request)
-    return results  # type: ignore[return-value]
+        stream, since, epoch = reads[0]
+        return [stream_read(stream=stream, since=since, epoch=epoch, limit=limit)]
+    return streams_read(reads=reads, limit=limit)
 
 
 def open_targets(
-    *, scope: dict[str, Any], user: User, auth: Any, targets: list[Any], limit: int, list_limit: int
+    *,
+    scope: dict[str, Any],
+    user: User,
+    auth: Any,
+    targets: list[Any],
+    histories: list[StreamHistory | APIException],
+    list_limit: int,
 ) -> list[Any]:
-    """``subscriptions_open`` for the stream targets and ``realtime.lists.list_open`` for the list targets, in order."""
+    """The last step of a subscribe, in order of ``targets``: each stream target whose history was read is
+    checked again (``Opened``, or the error to answer); each list target is opened (``realtime.lists.list_open``).
+
+    ``histories`` holds, per stream target in order, its history or the error its first check answered.
+    The check after the read is what a revoking event committed before the read (so in the history, or
+    below the head the subscription starts from) meets: it must not reach the user.
+    """
     from realtime.lists import ListTarget, list_open
 
+    request = socket_request(scope=scope, user=user, auth=auth)
     results: list[Any] = [None] * len(targets)
     streams = [index for index, target in enumerate(targets) if not isinstance(target, ListTarget)]
-    if streams:
-        opened = subscriptions_open(
-            scope=scope, user=user, auth=auth, targets=[targets[index] for index in streams], limit=limit
-        )
-        for index, result in zip(streams, opened, strict=True):
-            results[index] = result
-    request = socket_request(scope=scope, user=user, auth=auth)
+    read = [(index, history) for index, history in zip(streams, histories, strict=True)]
+    for index, history in read:
+        if isinstance(history, APIException):
+            results[index] = history
+    reading = [(index, history) for index, history in read if not isinstance(history, APIException)]
+    readable = streams_readable(request=request, streams=[targets[index].stream for index, _ in reading])
+    for (index, history), ok in zip(reading, readable, strict=True):
+        results[index] = Opened(targets[index], history) if ok else _refused(request)
     for index, target in enumerate(targets):
         if isinstance(target, ListTarget):
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from api.models import Foo
 from project.asgi import application
-from realtime import protocol
+from realtime import protocol, reads
 from realtime.frames import events_frames
 from realtime.ids import encode_id
 from tests.realtime.conftest import receive_until
@@ -81,6 +82,30 @@ async def test_many_objects_cost_a_fixed_number_of_queries(connect, alice, sql_s
 
     one, twenty = await statements_for(foos[:1]), await statements_for(foos[1:])
     assert twenty == one == 4  # a permission check, the heads, the rows, the check again
+
+
+async def test_sockets_resubscribing_together_share_log_reads(connect, alice, foo, monkeypatch):
+    """Eight sockets resubscribe with ``since`` at once (a restart): each gets its own full replay, from fewer
+    log reads than sockets (``realtime.reads``)."""
+    await rename(foo, "r1", "r2")
+    batches: list[int] = []
+    real_read = reads.subscriptions_read
+
+    def counted(**kwargs):
+        batches.append(len(kwargs["reads"]))
+        return real_read(**kwargs)
+
+    monkeypatch.setattr(reads, "subscriptions_read", counted)
+    sockets = [await connect(alice) for _ in range(8)]
+    resubscribe = {"action": "subscribe", "streams": [entry(foo, since=1)]}
+    await asyncio.gather(*(ws.send_json_to(resubscribe) for ws in sockets))
+    for ws in sockets:
+        *replayed, reply = await receive_until(ws, "subscribed")
+        (result,) = reply["results"]
+        assert [f["meta"]["seq"] for f in replayed] == list(range(2, result["seq"] + 1))
+        assert (result["recovered"], result["replayed"]) == (True, len(replayed))
+        assert [f["payload"]["name"] for f in replayed][-2:] == ["r1", "r2"]
+    assert 1 <= len(batches) < len(sockets)
 
 
 async def test_too_many_entries_is_invalid_and_capacity_is_per_entry(connect, alice, settings):

@@ -588,15 +588,15 @@ async def test_removal_committed_between_check_and_read_is_not_replayed(connect,
 
 async def test_removal_committed_right_after_the_join_is_seen_by_the_check(connect, bob, foo, monkeypatch):
     """Subscribe checks permission after joining the group, so a removal just after the join refuses it."""
-    real_open = consumers.open_targets
+    real_open = consumers.targets_open
 
-    def remove_bob_then_open(**kwargs):
-        foo.members.remove(bob)
-        return real_open(**kwargs)
+    async def remove_bob_then_open(**kwargs):
+        await sync_to_async(foo.members.remove)(bob)
+        return await real_open(**kwargs)
 
     ws = await connect(bob)
     sentinel = await Sentinel.on(ws, bob)
-    monkeypatch.setattr(consumers, "open_targets", remove_bob_then_open)
+    monkeypatch.setattr(consumers, "targets_open", remove_bob_then_open)
     await ws.send_json_to(foo_message(foo))
     assert (await ws.receive_json_from())["code"] == "not_found"
     monkeypatch.undo()
