@@ -202,6 +202,14 @@ def scaling_lines(ours: dict[str, Any]) -> list[str]:
                 f"{_fmt(v['caught_up_s'])} s after answering again ({v['restart_to_answer_s']} s down), "
                 f"lost {v['lost']}, reloads {v['reloads']}"
             )
+            cpu = v.get("cpu_s")
+            if cpu:
+                lines.append(
+                    f"{'':32} {'':12} meanwhile: {v.get('server_queries_per_client')} queries per client; CPU s of "
+                    f"{cpu['machine_total']} (all cores): server {cpu['server']}, bench clients "
+                    f"{cpu['bench_clients']}, other (PostgreSQL, writer) {cpu['other']}, idle "
+                    f"{round(cpu['machine_total'] - cpu['machine_busy'], 1)}"
+                )
     r = ours.get("fanout4")
     if r and "error" not in r:
         for part in ("spread", "one_process", "bare"):

@@ -95,7 +95,9 @@ async def run_subscribe(spawner: Spawner, *, token: str, fixtures: dict, sizes: 
         await ours.aclose()
 
 
-async def run_storm(spawner: Spawner, *, token: str, fixtures: dict, sizes: dict, profile: Path | None, **_: Any):
+async def run_storm(
+    spawner: Spawner, *, token: str, fixtures: dict, sizes: dict, metrics_token: str, profile: Path | None, **_: Any
+):
     server, writer = spawner(), spawner()
     ours, writes = target(server, token), target(writer, token)
     try:
@@ -109,6 +111,7 @@ async def run_storm(spawner: Spawner, *, token: str, fixtures: dict, sizes: dict
             changes=sizes["changes"],
             catch_up_within=sizes.get("timeout", 120.0),
             profile=profile,
+            metrics_token=metrics_token,
         )
     finally:
         await ours.aclose()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import signal
 import subprocess
@@ -37,7 +38,7 @@ from typing import Any
 import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from bench.targets import OursTarget, ServerProcess, profiled
+from bench.targets import OursTarget, ServerProcess, cpu_seconds, machine_cpu_seconds, profiled
 
 #: The client's backoff (frontend/src/realtime/backoff.ts): quick first retry, then full jitter.
 FIRST_MS, MIN_MS, MAX_MS, RESTART_MAX_MS = 250, 500, 20_000, 5_000
@@ -240,8 +241,14 @@ async def restart(
     graceful: bool,
     catch_up_within: float,
     profile: Path | None = None,
+    metrics_token: str = "",
 ) -> dict[str, Any]:
-    """Kill (or SIGTERM) and restart ``server`` while ``changes`` changes per stream are written elsewhere."""
+    """Kill (or SIGTERM) and restart ``server`` while ``changes`` changes per stream are written elsewhere.
+
+    Besides the catch-up, it reports where the machine's CPU went meanwhile (the restarted process, this
+    bench process with its clients, everything else: PostgreSQL, the writer) and how many database queries
+    the restarted process ran per client (its ``realtime_db_queries_total``, which starts at 0 with it).
+    """
     counters = ("connects", "failed_connects", "hints", "applied", "duplicates", "gaps", "reloads")
     before = {name: sum(getattr(c, name) for c in clients) for name in counters}
     closes_before = sum((c.closes for c in clients), Counter())
@@ -254,6 +261,7 @@ async def restart(
     down_s = time.perf_counter() - stopped_at
     await asyncio.to_thread(server.start)
     answering = time.perf_counter()
+    server_cpu, bench_cpu, (machine_busy, machine_total) = cpu_seconds(server.pid), _own_cpu(), machine_cpu_seconds()
     spy = attach_profiler(server.pid, profile) if profile is not None else None
     write_s = await writes
     heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
@@ -264,6 +272,9 @@ async def restart(
             break
         await asyncio.sleep(0.05)
     caught_up = time.perf_counter() - answering
+    server_cpu, bench_cpu = cpu_seconds(server.pid) - server_cpu, _own_cpu() - bench_cpu
+    machine_now = machine_cpu_seconds()
+    busy, total = machine_now[0] - machine_busy, machine_now[1] - machine_total
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
         await asyncio.to_thread(spy.wait, 30)
@@ -280,7 +291,24 @@ async def restart(
         "lost": lost,
         **after,
         "close_codes": {str(code): n for code, n in closes.items()},
+        "cpu_s": {
+            "machine_busy": round(busy, 1),
+            "machine_total": round(total, 1),
+            "server": round(server_cpu, 1),
+            "bench_clients": round(bench_cpu, 1),
+            "other": round(busy - server_cpu - bench_cpu, 1),
+        },
+        "server_queries_per_client": (
+            round(await clients[0].target.metric("realtime_db_queries_total", token=metrics_token) / len(clients), 2)
+            if metrics_token
+            else None
+        ),
     }
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 async def storm(
@@ -295,6 +323,7 @@ async def storm(
     catch_up_within: float = 120.0,
     graceful: bool = True,
     profile: Path | None = None,
+    metrics_token: str = "",
 ) -> dict[str, Any]:
     """``sockets`` clients x ``per_socket`` streams on ``server``; a kill and (if ``graceful``) a SIGTERM restart."""
     ramp = asyncio.Semaphore(RAMP_CONCURRENCY)
@@ -320,11 +349,19 @@ async def storm(
             graceful=False,
             catch_up_within=catch_up_within,
             profile=profile,
+            metrics_token=metrics_token,
         )
         if graceful:
             await asyncio.sleep(STABLE_S)  # as a client that stayed connected, the backoff starts afresh
             result["graceful"] = await restart(
-                server, clients, writer, objects, changes=changes, graceful=True, catch_up_within=catch_up_within
+                server,
+                clients,
+                writer,
+                objects,
+                changes=changes,
+                graceful=True,
+                catch_up_within=catch_up_within,
+                metrics_token=metrics_token,
             )
     finally:
         for start in range(0, len(clients), 500):

@@ -119,6 +119,13 @@ async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures
         assert storm["caught_up_s"] is not None, storm
         assert storm["missed_events"] > 0, storm
         assert storm["reloads"] == 0, storm
+        assert storm["server_queries_per_client"] > 0, storm  # the restarted process's own counter, read back
+        assert (
+            0
+            <= storm["cpu_s"]["server"]
+            <= storm["cpu_s"]["machine_busy"] + 0.1
+            < storm["cpu_s"]["machine_total"] + 0.1
+        ), storm
     for part in ("spread", "one_process", "bare"):
         assert results["fanout4"][part]["lost"] == 0, results["fanout4"]
     lists = results["lists"]
