@@ -261,7 +261,8 @@ async def restart(
     down_s = time.perf_counter() - stopped_at
     await asyncio.to_thread(server.start)
     answering = time.perf_counter()
-    server_cpu, bench_cpu, (machine_busy, machine_total) = cpu_seconds(server.pid), _own_cpu(), machine_cpu_seconds()
+    server_cpu, bench_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+    machine_busy, machine_total = machine_cpu_seconds()
     spy = attach_profiler(server.pid, profile) if profile is not None else None
     write_s = await writes
     heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
@@ -272,7 +273,7 @@ async def restart(
             break
         await asyncio.sleep(0.05)
     caught_up = time.perf_counter() - answering
-    server_cpu, bench_cpu = cpu_seconds(server.pid) - server_cpu, _own_cpu() - bench_cpu
+    server_cpu, bench_cpu = cpu_seconds(server.pid) - server_cpu, cpu_seconds(os.getpid()) - bench_cpu
     machine_now = machine_cpu_seconds()
     busy, total = machine_now[0] - machine_busy, machine_now[1] - machine_total
     if spy is not None:
@@ -304,11 +305,6 @@ async def restart(
             else None
         ),
     }
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 async def storm(

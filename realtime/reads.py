@@ -65,16 +65,19 @@ class SharedReads:
         """The next batch: the oldest queued reads with the same limit, up to ``BATCH_READS`` distinct reads."""
         limit = self.queued[0].limit
         batch: list[_Queued] = []
+        rest: list[_Queued] = []
         distinct: set[tuple[str, int | None, str | None]] = set()
-        for queued in self.queued:
-            if queued.limit != limit:
-                continue
-            keys = set(queued.keys())
-            if batch and len(distinct | keys) > BATCH_READS:
-                break
-            batch.append(queued)
-            distinct |= keys
-        self.queued = [queued for queued in self.queued if queued not in batch]
+        full = False
+        for queued in self.queued:  # one pass: the queue may hold thousands of sockets in a storm
+            if queued.limit == limit and not full:
+                keys = set(queued.keys())
+                full = bool(batch) and len(distinct | keys) > BATCH_READS
+                if not full:
+                    batch.append(queued)
+                    distinct |= keys
+                    continue
+            rest.append(queued)
+        self.queued = rest
         return batch
 
     async def run(self) -> None:
