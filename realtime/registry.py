@@ -326,6 +326,8 @@ class LiveModel:
         if not wanted:
             return {}
         view = self.get_detail_view(request)
+        # Only which objects match counts here: no stream positions in the SELECT (a fifth of a subscribe's CPU).
+        view.realtime_positions = False
         try:
             view.check_permissions(request)
         except (exceptions.PermissionDenied, exceptions.NotAuthenticated, exceptions.AuthenticationFailed):

@@ -1,7 +1,8 @@
 """``LiveViewSetMixin``: REST responses that tell the client where to subscribe from.
 
 List and detail reads annotate each object with its stream's ``seq`` and
-``epoch`` in the same SELECT (one snapshot, so object and position agree).
+``epoch`` in the same SELECT (one snapshot, so object and position agree),
+except on a view that only checks visibility (``realtime_positions = False``).
 Creates, updates and deletes run in one transaction, and an update or
 delete locks the object's row before it reads it (``SELECT ... FOR UPDATE``
 on the row alone, by the lookup: the viewset's own queryset may be
@@ -39,6 +40,9 @@ from rest_framework.response import Response
 class LiveViewSetMixin:
     #: True while a write's transaction runs: reads of the object then lock its row.
     _locking_reads = False
+    #: False on a view that only decides which objects a user may see (``LiveModel.get_visible``):
+    #: its reads then skip the stream positions, which change what each row carries, never which rows match.
+    realtime_positions = True
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # filter_queryset (not get_queryset, which apps override) runs for list and detail alike.
@@ -46,6 +50,8 @@ class LiveViewSetMixin:
         from realtime.registry import registry
 
         queryset = super().filter_queryset(queryset)
+        if not self.realtime_positions:
+            return queryset
         live = registry.get_for_model(queryset.model)
         key = Cast(OuterRef("pk"), output_field=CharField())
         streams = Stream.objects.filter(object_type=live.object_type, object_id=key)

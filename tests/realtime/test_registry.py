@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotAuthenticated, NotFound
 
@@ -12,6 +14,7 @@ from api.live import FooLive
 from api.models import Foo
 from api.serializers import FooSerializer
 from api.views import FooViewSet
+from realtime.ids import encode_id
 from realtime.registry import LiveModel, Registry, registry
 from realtime.requests import socket_request
 
@@ -55,6 +58,19 @@ def test_many_objects_are_checked_in_one_query(foo, alice, bob, django_assert_nu
     with django_assert_num_queries(1):
         visible = live.get_visible(request=request_for(bob), pks=[foo.pk, *(o.pk for o in others)])
     assert list(visible) == [foo.pk]
+
+
+def test_a_visibility_check_reads_no_stream_positions(foo, bob, api_client):
+    """The check's one SELECT leaves out the seq/epoch subqueries that REST reads of the same view carry."""
+    with CaptureQueriesContext(connection) as queries:
+        assert foo.pk in registry.get("foo").get_visible(request=request_for(bob), pks=[foo.pk])
+    assert len(queries) == 1
+    assert "realtime_stream" not in queries[0]["sql"]
+    api_client.force_authenticate(bob)
+    with CaptureQueriesContext(connection) as queries:
+        body = api_client.get(f"/api/foo/{encode_id(foo.pk)}").json()
+    assert body["stream"]["seq"] >= 1
+    assert any("realtime_stream" in query["sql"] and "api_foo" in query["sql"] for query in queries)
 
 
 def test_visibility_follows_a_changed_view(foo, bob, monkeypatch):
