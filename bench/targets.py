@@ -317,7 +317,12 @@ def uvicorn_command() -> list[str]:
 
 
 def profiled(command: list[str], *, output: Path) -> list[str]:
-    """``command`` run under py-spy, writing collapsed stacks to ``output``."""
+    """``command`` run under py-spy, writing collapsed stacks to ``output``.
+
+    Only the thread holding the GIL is sampled (``--gil``): the shares are of the interpreter's CPU time. Without
+    it, every database thread waiting to take the GIL back counts as busy in the frame it waits in (psycopg's
+    send), which once made a CPU-bound storm read as if it waited on the database.
+    """
     beside = Path(sys.executable).with_name("py-spy")
     return [
         str(beside) if beside.exists() else (shutil.which("py-spy") or str(beside)),
@@ -325,6 +330,7 @@ def profiled(command: list[str], *, output: Path) -> list[str]:
         "--format",
         "raw",
         "--nonblocking",
+        "--gil",
         "--rate",
         "200",
         "--output",
