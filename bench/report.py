@@ -194,6 +194,12 @@ def scaling_lines(ours: dict[str, Any]) -> list[str]:
             f"batch {r['batch_p50_vs_ping']}x; handshakes {r['handshakes_per_s']}/s"
         )
     r = ours.get("storm")
+    floor = (r or {}).get("daphne_floor")
+    if floor:
+        lines.append(
+            f"{'bare ASGI app on daphne':32} {'storm':12} reference: {floor['sockets']} clients opened and answered "
+            f"in {floor['seconds']} s ({floor['per_s']}/s), {floor['server_cpu_ms_per_client']} ms of CPU per client"
+        )
     for variant in ("kill", "graceful"):
         v = (r or {}).get(variant)
         if v:
@@ -202,6 +208,11 @@ def scaling_lines(ours: dict[str, Any]) -> list[str]:
                 f"{_fmt(v['caught_up_s'])} s after answering again ({v['restart_to_answer_s']} s down), "
                 f"lost {v['lost']}, reloads {v['reloads']}"
             )
+            per_client = v.get("server_cpu_ms_per_client")
+            if per_client is not None:
+                floor_ms = (floor or {}).get("server_cpu_ms_per_client")
+                versus = f" = {per_client / floor_ms:.1f}x the reference" if floor_ms else ""
+                lines.append(f"{'':32} {'':12} server CPU {per_client} ms per readmitted client{versus}")
             cpu = v.get("cpu_s")
             if cpu:
                 lines.append(

@@ -1,7 +1,8 @@
 """The scaling scenarios of issues 13 and 14: each starts the daphne processes it needs, runs, and stops them.
 
 * ``subscribe``: one process (``bench.subscribe``);
-* ``storm``: the process that is killed and restarted, and a second one for the writes (``bench.storm``);
+* ``storm``: the process that is killed and restarted, and a second one for the writes (``bench.storm``),
+  after the reference: the same number of clients of a bare ASGI application on daphne (``bench.bare_asgi``);
 * ``fanout4``: several processes on Redis and the bare server (``bench.multi``);
 * ``lists``: the delivering process and a second one for the writes (``bench.live_lists``).
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from bench import live_lists, multi, report, storm, subscribe
 from bench.seeding import seed_foos, seed_listers
-from bench.targets import BareTarget, OursTarget, ServerProcess, Spawner, free_port
+from bench.targets import BareTarget, OursTarget, ServerProcess, Spawner, daphne_command, free_port
 
 SCALING = ("subscribe", "storm", "fanout4", "lists")
 
@@ -98,10 +99,15 @@ async def run_subscribe(spawner: Spawner, *, token: str, fixtures: dict, sizes: 
 async def run_storm(
     spawner: Spawner, *, token: str, fixtures: dict, sizes: dict, metrics_token: str, profile: Path | None, **_: Any
 ):
+    bare = ServerProcess([*daphne_command(), "bench.bare_asgi:application"], port=free_port(), env={}, http=False)
+    try:
+        floor = await storm.daphne_floor(bare.start(), sockets=sizes["sockets"])
+    finally:
+        bare.stop()
     server, writer = spawner(), spawner()
     ours, writes = target(server, token), target(writer, token)
     try:
-        return await storm.storm(
+        result = await storm.storm(
             server,
             ours,
             writes,
@@ -116,6 +122,7 @@ async def run_storm(
     finally:
         await ours.aclose()
         await writes.aclose()
+    return {**result, "daphne_floor": floor}
 
 
 async def run_fanout4(spawner: Spawner, *, token: str, obj: str, sizes: dict, profile: Path | None, **_: Any):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.targets import OursTarget, ServerProcess, cpu_seconds, machine_cpu_seconds, profiled
@@ -188,6 +189,40 @@ class Client:
                 await self.task
 
 
+async def daphne_floor(server: ServerProcess, *, sockets: int) -> dict[str, Any]:
+    """The reference: ``sockets`` clients of the bare ASGI application (``bench.bare_asgi``) on one daphne process.
+
+    Each opens a socket and sends one frame, ``RAMP_CONCURRENCY`` at a time as in the first connect, and waits for the
+    answer; all stay open until the last is answered. Measured: how long that took and the CPU the daphne process
+    spent per client (handshake, one frame each way, its timers over the open connections): the least a readmitted
+    client can cost one daphne process.
+    """
+    limit = asyncio.Semaphore(RAMP_CONCURRENCY)
+    opened: list[Any] = []
+    url = f"ws://127.0.0.1:{server.port}/ws/notifications/"
+
+    async def one() -> None:
+        async with limit:
+            socket = await connect(url, subprotocols=["realtime.v2"], open_timeout=60)  # type: ignore[list-item]
+            opened.append(socket)
+            await socket.send('{"action": "subscribe", "request_id": "all", "streams": []}')
+            await socket.recv()
+
+    cpu, started = cpu_seconds(server.pid), time.perf_counter()
+    try:
+        await asyncio.gather(*(one() for _ in range(sockets)))
+        seconds, cpu = time.perf_counter() - started, cpu_seconds(server.pid) - cpu
+    finally:
+        for start in range(0, len(opened), 500):
+            await asyncio.gather(*(s.close() for s in opened[start : start + 500]), return_exceptions=True)
+    return {
+        "sockets": sockets,
+        "seconds": round(seconds, 2),
+        "per_s": round(sockets / seconds, 1),
+        "server_cpu_ms_per_client": round(cpu / sockets * 1000, 2),
+    }
+
+
 async def retried(request: Any, attempts: int = 5) -> httpx.Response:
     """A REST request, retried after a dropped connection (as a client would; the writer is under load too)."""
     for attempt in range(attempts):
@@ -299,6 +334,7 @@ async def restart(
             "bench_clients": round(bench_cpu, 1),
             "other": round(busy - server_cpu - bench_cpu, 1),
         },
+        "server_cpu_ms_per_client": round(server_cpu / len(clients) * 1000, 2),
         "server_queries_per_client": (
             round(await clients[0].target.metric("realtime_db_queries_total", token=metrics_token) / len(clients), 2)
             if metrics_token

@@ -126,6 +126,11 @@ async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures
             <= storm["cpu_s"]["machine_busy"] + 0.1
             < storm["cpu_s"]["machine_total"] + 0.1
         ), storm
+        assert storm["server_cpu_ms_per_client"] >= 0, storm  # in clock ticks: 6 clients may cost less than one
+    floor = results["storm"]["daphne_floor"]  # the reference: the same clients of a bare ASGI app on daphne
+    assert floor["sockets"] == SMOKE["storm"]["sockets"], floor  # every one opened and answered
+    assert floor["per_s"] > 0, floor
+    assert floor["server_cpu_ms_per_client"] >= 0, floor
     for part in ("spread", "one_process", "bare"):
         assert results["fanout4"][part]["lost"] == 0, results["fanout4"]
     lists = results["lists"]
