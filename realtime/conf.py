@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "DB_THREADS": 0,
     "ADMISSION_LIMIT": 50,
     "ADMISSION_WAIT": 2.0,
+    "GC_FREEZE": True,
     # Log and recovery
     "REPLAY_LIMIT": 1000,
     "LIST_MAX_MEMBERS": 1000,
