@@ -29,7 +29,8 @@ The log and delivery
     watcher        the safety net for live messages the channel layer loses
 
 The WebSocket
-    asgi           ``websocket_application()``: the endpoint behind origin check and auth, for a project's asgi.py
+    asgi           ``websocket_application()``: the endpoint behind origin check and auth, for a project's asgi.py;
+                   freezes the start-up objects out of full garbage collections
     routing        the WebSocket routes, and the refusal of every other path
     admission      the handshake's admission gate: a busy process queues briefly, then sheds with a time to come back
     origins        the handshake's ``Origin`` check (scheme, host and port)

@@ -42,16 +42,15 @@ from realtime.conf import realtime_settings
 from realtime.origins import OriginValidator
 from realtime.routing import websocket_fallback_urlpatterns, websocket_urlpatterns
 
-
-def _protected(pattern: URLPattern) -> URLPattern:
-    application = OriginValidator(AdmissionMiddleware(RealtimeAuthMiddlewareStack(pattern.callback)))
-    return URLPattern(pattern.pattern, application, pattern.default_args, pattern.name)
-
-
 logger = logging.getLogger(__name__)
 
 #: Whether this process has frozen its start-up objects already.
 _frozen = False
+
+
+def _protected(pattern: URLPattern) -> URLPattern:
+    application = OriginValidator(AdmissionMiddleware(RealtimeAuthMiddlewareStack(pattern.callback)))
+    return URLPattern(pattern.pattern, application, pattern.default_args, pattern.name)
 
 
 def freeze_startup_objects() -> bool:
