@@ -36,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from bench.targets import OursTarget, ServerProcess, cpu_seconds, machine_cpu_seconds, profiled
+from bench.targets import OursTarget, ServerProcess, Target, cpu_seconds, machine_cpu_seconds, profiled
 
 #: The client's backoff (frontend/src/realtime/backoff.ts): quick first retry, then full jitter.
 FIRST_MS, MIN_MS, MAX_MS, RESTART_MAX_MS = 250, 500, 20_000, 5_000
@@ -199,11 +198,11 @@ async def daphne_floor(server: ServerProcess, *, sockets: int) -> dict[str, Any]
     """
     limit = asyncio.Semaphore(RAMP_CONCURRENCY)
     opened: list[Any] = []
-    url = f"ws://127.0.0.1:{server.port}/ws/notifications/"
+    bare = Target("bare ASGI app on daphne", server.port, server.pid)  # opened as the storm's clients are
 
     async def one() -> None:
         async with limit:
-            socket = await connect(url, subprotocols=["realtime.v2"], open_timeout=60)  # type: ignore[list-item]
+            socket = await bare.open(subprotocols=["realtime.v2"], open_timeout=60)
             opened.append(socket)
             await socket.send('{"action": "subscribe", "request_id": "all", "streams": []}')
             await socket.recv()
