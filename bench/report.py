@@ -205,7 +205,7 @@ def scaling_lines(ours: dict[str, Any]) -> list[str]:
         if v:
             lines.append(
                 f"{name:32} {'storm':12} {v['signal']}: {v['missed_events']} missed events, caught up in "
-                f"{_fmt(v['caught_up_s'])} s after answering again ({v['restart_to_answer_s']} s down), "
+                f"{_fmt(v['caught_up_s'])} s after it listened again ({v['restart_to_answer_s']} s down), "
                 f"lost {v['lost']}, reloads {v['reloads']}"
             )
             per_client = v.get("server_cpu_ms_per_client")

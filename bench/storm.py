@@ -11,12 +11,13 @@ frame with ``since``/``epoch``, takes replays as ``events`` frames
 (``realtime.v2``), applies each seq once and in order, and resubscribes a
 stream from ``since`` when it sees a gap.
 
-Measured: the time from the process answering again until every client has
-applied every event up to the streams' heads, and how many events were not
-applied by the end of the wait (``lost``; must be 0: a catch-up slower than
-the wait counts here too, ``gaps`` and ``reloads`` tell the two apart) or
-needed a reload (``recovered: false``). Then the
-same with a graceful restart (SIGTERM: the server sends ``reconnect``). With
+Measured: the time from the process accepting connections again (its
+listening socket: a health check would queue behind the clients already
+retrying) until every client has applied every event up to the streams'
+heads, and how many events were not applied by the end of the wait
+(``lost``; must be 0: a catch-up slower than the wait counts here too,
+``gaps`` and ``reloads`` tell the two apart) or needed a reload
+(``recovered: false``). Then the same with a graceful restart (SIGTERM: the server sends ``reconnect``). With
 ``profile``, py-spy records the restarted process while its clients catch up
 after the kill.
 """
@@ -286,6 +287,7 @@ async def restart(
     counters = ("connects", "failed_connects", "hints", "applied", "duplicates", "gaps", "reloads")
     before = {name: sum(getattr(c, name) for c in clients) for name in counters}
     closes_before = sum((c.closes for c in clients), Counter())
+    seqs_before = [{stream: state["seq"] or 0 for stream, state in c.streams.items()} for c in clients]
     writes = asyncio.create_task(write_changes(writer, objects, changes=changes))
     stopped_at = time.perf_counter()
     if graceful:
@@ -293,14 +295,15 @@ async def restart(
     else:
         server.kill()
     down_s = time.perf_counter() - stopped_at
-    await asyncio.to_thread(server.start)
+    await asyncio.to_thread(server.start, listening=True)
     answering = time.perf_counter()
     server_cpu, bench_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
     machine_busy, machine_total = machine_cpu_seconds()
     spy = attach_profiler(server.pid, profile) if profile is not None else None
     write_s = await writes
     heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
-    expected = sum(c.behind(heads) for c in clients)
+    # Counted from where each client stood when the process went away: some may be caught up already.
+    expected = sum(max(0, heads[stream] - seq) for seqs in seqs_before for stream, seq in seqs.items())
     deadline = answering + catch_up_within
     while time.perf_counter() < deadline:
         if all(c.behind(heads) == 0 for c in clients):

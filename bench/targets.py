@@ -76,7 +76,12 @@ class ServerProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, timeout: float = 60) -> ServerProcess:
+    def start(self, timeout: float = 60, *, listening: bool = False) -> ServerProcess:
+        """Start the server; return once it answers ``/healthz`` (or, with ``listening``, accepts connections).
+
+        ``listening`` is for timing a restart: clients that are already retrying reach the socket as soon as it
+        listens, and a health check queued behind them may not be answered until they are served.
+        """
         self.process = subprocess.Popen(
             self.command, cwd=self.cwd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -85,7 +90,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.command[:4]} exited with {self.process.returncode}:\n{self.output()}")
             try:
-                if self.http:
+                if self.http and not listening:
                     httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
                 else:
                     socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
