@@ -40,6 +40,7 @@ The WebSocket
     subscriptions  what a socket's subscriptions need from the database, one synchronous call per step
     opening        opening a subscribe after the join: check, read, check again
     reads          log reads shared by the sockets of a process that subscribe at the same time
+    logcache       committed log rows kept in memory, so a storm of replays reads each row once
     session        one socket's subscriptions: where each stands, and what a live event means for it
     lists          live lists: a list endpoint kept live for its user, decided by the list view's own code
     db             where the consumers' database work runs: a bounded thread pool, or asgiref's one thread

@@ -30,6 +30,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from realtime.events import NO_NOTICE, Event, Notice
+from realtime.logcache import get_log_cache
 from realtime.models import Notification, Stream, new_epoch
 from realtime.pending import PendingPublish, pending_register
 from realtime.signals import notification_appended
@@ -295,8 +296,17 @@ def _stream_read_once(
     decision = _refusal(head=head, since=since, epoch=epoch, limit=limit, allow_partial=allow_partial)
     if decision != _READ:
         return _history(stream, head, recovered=False, reason=decision)
+    cache = get_log_cache()
+    rows = None
+    if head is not None:
+        rows = cache.rows(stream_id=head.pk, epoch=head.epoch, after=since, through=min(head.seq, since + limit))
+    if rows is not None:
+        return _rows_history(stream, head, rows, since=since, limit=limit)
     rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
-    return _rows_history(stream, head, rows, since=since, limit=limit)
+    history = _rows_history(stream, head, rows, since=since, limit=limit)
+    if history is not None and head is not None:
+        cache.keep(stream_id=head.pk, epoch=head.epoch, rows=(row for row in rows if row.seq <= head.seq))
+    return history
 
 
 def streams_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:
@@ -319,17 +329,29 @@ def streams_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit
         else:
             answers.append(None)
             wanted[index] = (head, since)
-    rows_by_stream: dict[int, list[Notification]] = defaultdict(list)
-    if wanted:
-        condition = Q()
-        for head, since in {(head.pk, since): (head, since) for head, since in wanted.values()}.values():
+    # Rows an earlier read kept in this process (``realtime.logcache``), and one query for all the others.
+    cache = get_log_cache()
+    cached: dict[tuple[int, int], list[Notification]] = {}
+    condition = Q()
+    for head, since in {(head.pk, since): (head, since) for head, since in wanted.values()}.values():
+        rows = cache.rows(stream_id=head.pk, epoch=head.epoch, after=since, through=head.seq)
+        if rows is not None:
+            cached[head.pk, since] = rows
+        else:
             condition |= Q(stream_id=head.pk, seq__gt=since, seq__lte=head.seq)
+    rows_by_stream: dict[int, list[Notification]] = defaultdict(list)
+    if condition:
         for row in Notification.objects.filter(condition).order_by("stream_id", "seq"):
             rows_by_stream[row.stream_id].append(row)
     for index, (head, since) in wanted.items():
         stream = reads[index][0]
-        rows = [row for row in rows_by_stream[head.pk] if row.seq > since]
+        rows = cached.get((head.pk, since))
+        fetched = rows is None
+        if rows is None:
+            rows = [row for row in rows_by_stream[head.pk] if row.seq > since]
         history = _rows_history(stream, head, rows, since=since, limit=limit)
+        if history is not None and fetched:
+            cache.keep(stream_id=head.pk, epoch=head.epoch, rows=rows)
         answers[index] = history or stream_read(stream=stream, since=since, epoch=reads[index][2], limit=limit)
     return answers  # type: ignore[return-value]
 

@@ -26,6 +26,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections
 from rest_framework.test import APIClient
 
+from realtime.logcache import get_log_cache
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 #: Debian's Chromium, the only browser the browser tests use (never a downloaded one).
 CHROMIUM = "/usr/bin/chromium"
@@ -78,6 +80,12 @@ def _forget_throttle_history() -> None:
     """Each test starts with no login-throttle history (DRF keeps it in the default, per-process memory cache)."""
     if isinstance(caches["default"], LocMemCache):  # never clear a shared cache (Redis) under other runs
         caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_log_rows() -> None:
+    """Each test starts with no log rows kept in memory (``realtime.logcache``) by the tests before it."""
+    get_log_cache().clear()
 
 
 @functools.cache
