@@ -272,17 +272,22 @@ def _history(stream: StreamRef, head: Stream | None, *, recovered: bool, reason:
 
 
 def _rows_history(
-    stream: StreamRef, head: Stream | None, rows: list[Notification], *, since: int, limit: int
+    stream: StreamRef, head: Stream | None, rows: list[Notification], *, since: int, limit: int, kept: bool = False
 ) -> StreamHistory | None:
-    """The history of ``rows`` read after ``since``; ``None`` when they no longer match the head."""
+    """The history of ``rows`` read after ``since``; ``None`` when they no longer match the head.
+
+    Rows just read get ``head`` as their stream; ``kept`` rows (``realtime.logcache``, shared between threads)
+    keep the one they were first read with.
+    """
     seq = head.seq if head else 0
     # Every seq up to the head we read had committed before we read it, so the rows must run since+1,
     # since+2, ... at least that far (or to the limit). A hole means retention or a reset committed between
     # the two queries; reading again sees its raised horizon (or new epoch) and refuses.
     if not _unbroken(rows, since=since, at_least=min(seq - since, limit)):
         return None
-    for row in rows:
-        row.stream = head
+    if not kept:
+        for row in rows:
+            row.stream = head
     history = _history(stream, head, recovered=True)
     history.notifications = rows
     return history
@@ -301,7 +306,7 @@ def _stream_read_once(
     if head is not None:
         rows = cache.rows(stream_id=head.pk, epoch=head.epoch, after=since, through=min(head.seq, since + limit))
     if rows is not None:
-        return _rows_history(stream, head, rows, since=since, limit=limit)
+        return _rows_history(stream, head, rows, since=since, limit=limit, kept=True)
     rows = list(Notification.objects.filter(stream_id=head.pk, seq__gt=since).order_by("seq")[:limit] if head else [])
     history = _rows_history(stream, head, rows, since=since, limit=limit)
     if history is not None and head is not None:
@@ -349,7 +354,7 @@ def streams_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit
         fetched = rows is None
         if rows is None:
             rows = [row for row in rows_by_stream[head.pk] if row.seq > since]
-        history = _rows_history(stream, head, rows, since=since, limit=limit)
+        history = _rows_history(stream, head, rows, since=since, limit=limit, kept=not fetched)
         if history is not None and fetched:
             cache.keep(stream_id=head.pk, epoch=head.epoch, rows=rows)
         answers[index] = history or stream_read(stream=stream, since=since, epoch=reads[index][2], limit=limit)

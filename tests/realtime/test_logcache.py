@@ -11,7 +11,7 @@ from realtime.events import Event, Notice
 from realtime.frames import event_text
 from realtime.log import notification_append, notifications_prune, stream_read, stream_reset, streams_read
 from realtime.logcache import LogCache, get_log_cache
-from realtime.models import Notification
+from realtime.models import Notification, Stream
 from realtime.registry import registry
 from realtime.streams import inbox_stream
 
@@ -95,36 +95,55 @@ def test_inbox_rows_are_never_kept_because_reading_them_changes_them():
 
 def test_rows_read_inside_a_transaction_are_not_kept():
     """A rolled-back append's seq is used again by the next one: rows read in a transaction are never kept."""
+    epoch = append(1)[0].stream.epoch
     with transaction.atomic():
-        append(1)
-        assert [n.payload["i"] for n in stream_read(stream=STREAM, since=0, limit=100).notifications] == [0]
+        append(1, start=1)
+        assert [n.payload["i"] for n in stream_read(stream=STREAM, since=1, limit=100).notifications] == [1]
         transaction.set_rollback(True)
     assert len(get_log_cache()) == 0
-    append(1, start=7)
-    assert [n.payload["i"] for n in stream_read(stream=STREAM, since=0, limit=100).notifications] == [7]
+    again = append(1, start=7)[0]
+    assert (again.seq, again.stream.epoch) == (2, epoch)  # the same seq of the same epoch, another event
+    assert [n.payload["i"] for n in stream_read(stream=STREAM, since=1, epoch=epoch, limit=100).notifications] == [7]
 
 
-def test_the_cache_holds_at_most_its_size_and_forgets_the_least_recently_used():
-    """``LOG_CACHE_ROWS`` bounds the rows kept; a range with one row missing is not answered from memory."""
-    with override_settings(REALTIME={"LOG_CACHE_ROWS": 4}):
+def test_rest_paging_takes_kept_rows_up_to_its_limit():
+    """A partial read (REST paging) is answered from kept rows too: the first ``limit`` events after ``since``."""
+    epoch = append(6)[0].stream.epoch
+    stream_read(stream=STREAM, since=0, epoch=epoch, limit=100)
+    page, queries = rows_queries(lambda: stream_read(stream=STREAM, since=1, limit=3, allow_partial=True))
+    assert queries == 0
+    assert [n.seq for n in page.notifications] == [2, 3, 4]
+    assert page.recovered
+
+
+def test_the_cache_holds_about_its_size_and_forgets_the_least_recently_used():
+    """``LOG_CACHE_BYTES`` bounds the memory kept; a range with one row missing is not answered from memory."""
+    append(3)
+    append(3, stream=OTHER)
+    stream_read(stream=STREAM, since=0, limit=100)
+    per_row = get_log_cache().bytes // 3
+    with override_settings(REALTIME={"LOG_CACHE_BYTES": per_row * 4}):
         cache = get_log_cache()
-        append(3)
-        append(3, stream=OTHER)
         stream_read(stream=STREAM, since=0, limit=100)
         stream_read(stream=OTHER, since=0, limit=100)
         assert len(cache) == 4
+        assert cache.bytes <= per_row * 4
         head = Notification.objects.filter(stream__name=STREAM.name).first().stream
         assert cache.rows(stream_id=head.pk, epoch=head.epoch, after=0, through=3) is None
-        assert [n.seq for n in stream_read(stream=OTHER, since=0, limit=100).notifications] == [1, 2, 3]
-    with override_settings(REALTIME={"LOG_CACHE_ROWS": 0}):
+        again, queries = rows_queries(lambda: stream_read(stream=OTHER, since=0, limit=100))
+        assert (queries, [n.seq for n in again.notifications]) == (0, [1, 2, 3])
+    with override_settings(REALTIME={"LOG_CACHE_BYTES": 0}):
         stream_read(stream=STREAM, since=0, limit=100)
+        _, queries = rows_queries(lambda: stream_read(stream=STREAM, since=0, limit=100))
+        assert queries == 1
         assert len(get_log_cache()) == 0
 
 
 def test_a_range_is_answered_only_when_every_row_of_it_is_kept():
     """``LogCache.rows``: all rows of the range in order, or ``None``; another epoch shares nothing."""
-    cache = LogCache(max_rows=10)
-    rows = [Notification(seq=seq, payload={}) for seq in (1, 2, 4)]
+    cache = LogCache(max_bytes=1_000_000)
+    stream = Stream(pk=1, name="foo.x", object_type="foo", epoch="a")
+    rows = [Notification(seq=seq, payload={}, stream=stream, created_at=timezone.now()) for seq in (1, 2, 4)]
     cache.keep(stream_id=1, epoch="a", rows=rows)
     assert [row.seq for row in cache.rows(stream_id=1, epoch="a", after=0, through=2)] == [1, 2]
     assert cache.rows(stream_id=1, epoch="a", after=0, through=4) is None
