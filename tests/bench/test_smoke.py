@@ -138,7 +138,12 @@ async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures
         assert lists[part]["lost"] == 0, lists
         assert lists[part]["duplicates"] == 0, lists
     # At most one membership query per event per distinct (user, list) in the process.
-    assert 0 < lists["lists"]["queries_per_event"] <= SMOKE["lists"]["users"], lists
+    queries = lists["lists"]["queries_per_event"]
+    assert queries <= SMOKE["lists"]["users"], lists
+    if spawner.redis_url():
+        # Some, too. (Without Redis the changes reach the delivering process only by the watcher's periodic sync,
+        # whose queries the idle count takes out again, as many ticks give or take one: there it may come out 0.)
+        assert queries > 0, lists
 
 
 def test_write_overhead_runs(fixtures):
