@@ -221,6 +221,12 @@ def scaling_lines(ours: dict[str, Any]) -> list[str]:
                     f"{cpu['bench_clients']}, other (PostgreSQL, writer) {cpu['other']}, idle "
                     f"{round(cpu['machine_total'] - cpu['machine_busy'], 1)}"
                 )
+            steps = v.get("timeline")
+            if steps:
+                lines.append(
+                    f"{'':32} {'':12} resubscribed by [s: clients, server CPU share]: "
+                    + ", ".join(f"{t:g}: {back}, {share:.2f}" for t, back, share in steps)
+                )
     r = ours.get("fanout4")
     if r and "error" not in r:
         for part in ("spread", "one_process", "bare"):

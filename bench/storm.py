@@ -77,6 +77,7 @@ class Client:
         self.connects = self.failed_connects = self.hints = 0
         self.applied = self.duplicates = self.gaps = self.reloads = 0
         self.closes: Counter[int | None] = Counter()  # close codes of the connections that opened
+        self.subscribed_at = 0.0  # when the last answer to subscribing everything arrived (``time.perf_counter``)
         self.task: asyncio.Task[None] | None = None
 
     def entry(self, stream: str) -> dict[str, Any]:
@@ -154,6 +155,7 @@ class Client:
                     state["seq"] = result["seq"]
                 state["epoch"] = result["epoch"]
             if all(state["seq"] is not None for state in self.streams.values()):
+                self.subscribed_at = time.perf_counter()
                 self.ready.set()
                 self.restarting = False
         elif kind == "reconnect":
@@ -260,6 +262,32 @@ async def write_changes(writer: OursTarget, objects: list[str], *, changes: int,
     return time.perf_counter() - started
 
 
+#: Seconds per step of the storm's timeline.
+TIMELINE_STEP = 10.0
+
+
+async def timeline(
+    server: ServerProcess, clients: list[Client], *, since: float, gone: float, until: asyncio.Event
+) -> list[Any]:
+    """Every ``TIMELINE_STEP`` s after ``since``, and when ``until`` is set: ``[seconds, clients resubscribed since
+    the process went away at ``gone``, the restarted process's CPU share since the step before]``.
+
+    It tells a catch-up bound by the process's CPU (a share near 1.0 until the last client is in) from one bound by
+    the clients' pacing (the share lower while clients are still out).
+    """
+    steps: list[Any] = []
+    cpu = cpu_seconds(server.pid)
+    while not until.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until.wait(), TIMELINE_STEP)
+        now, busy = time.perf_counter(), cpu_seconds(server.pid)
+        elapsed = (now - since) - (steps[-1][0] if steps else 0.0)
+        back = sum(1 for c in clients if c.subscribed_at > gone)
+        steps.append([round(now - since, 1), back, round((busy - cpu) / max(elapsed, 1e-3), 2)])
+        cpu = busy
+    return steps
+
+
 def attach_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
     """py-spy recording the running process ``pid`` (the restarted server, while its clients catch up)."""
     command = profiled([], output=output)[:-1]  # py-spy record ... --  (without a command)
@@ -300,6 +328,8 @@ async def restart(
     server_cpu, bench_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
     machine_busy, machine_total = machine_cpu_seconds()
     spy = attach_profiler(server.pid, profile) if profile is not None else None
+    done = asyncio.Event()
+    steps = asyncio.create_task(timeline(server, clients, since=answering, gone=stopped_at, until=done))
     write_s = await writes
     heads = {f"foo.{obj}": await head_of(writer, obj) for obj in objects}
     # Counted from where each client stood when the process went away: some may be caught up already.
@@ -310,6 +340,7 @@ async def restart(
             break
         await asyncio.sleep(0.05)
     caught_up = time.perf_counter() - answering
+    done.set()
     server_cpu, bench_cpu = cpu_seconds(server.pid) - server_cpu, cpu_seconds(os.getpid()) - bench_cpu
     machine_now = machine_cpu_seconds()
     busy, total = machine_now[0] - machine_busy, machine_now[1] - machine_total
@@ -337,6 +368,7 @@ async def restart(
             "other": round(busy - server_cpu - bench_cpu, 1),
         },
         "server_cpu_ms_per_client": round(server_cpu / len(clients) * 1000, 2),
+        "timeline": await steps,
         "server_queries_per_client": (
             round(await clients[0].target.metric("realtime_db_queries_total", token=metrics_token) / len(clients), 2)
             if metrics_token

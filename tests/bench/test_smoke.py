@@ -127,6 +127,9 @@ async def test_scaling_scenarios_run_and_lose_nothing(fixtures, scaling_fixtures
             < storm["cpu_s"]["machine_total"] + 0.1
         ), storm
         assert storm["server_cpu_ms_per_client"] >= 0, storm  # in clock ticks: 6 clients may cost less than one
+        back = [step[1] for step in storm["timeline"]]  # clients resubscribed after the restart, step by step
+        assert back == sorted(back), storm
+        assert back[-1] == SMOKE["storm"]["sockets"], storm  # all of them, once caught up
     floor = results["storm"]["daphne_floor"]  # the reference: the same clients of a bare ASGI app on daphne
     assert floor["sockets"] == SMOKE["storm"]["sockets"], floor  # every one opened and answered
     assert floor["per_s"] > 0, floor
