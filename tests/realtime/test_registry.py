@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotAuthenticated, NotFound
@@ -15,7 +15,7 @@ from api.models import Foo
 from api.serializers import FooSerializer
 from api.views import FooViewSet
 from realtime.ids import encode_id
-from realtime.registry import LiveModel, Registry, registry
+from realtime.registry import LiveModel, Registry, _ordering_is_droppable, registry
 from realtime.requests import socket_request
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,40 @@ def test_a_visibility_check_reads_no_stream_positions(foo, bob, api_client):
         body = api_client.get(f"/api/foo/{encode_id(foo.pk)}").json()
     assert body["stream"]["seq"] >= 1
     assert any("realtime_stream" in query["sql"] and "api_foo" in query["sql"] for query in queries)
+
+
+def test_a_visibility_check_leaves_out_an_ordering_by_the_models_own_columns(foo, bob, monkeypatch):
+    """Foo's ``ordering = ["-id"]`` is not compiled into the check; an ordering through a relation still is."""
+    live = registry.get("foo")
+    with CaptureQueriesContext(connection) as queries:
+        assert foo.pk in live.get_visible(request=request_for(bob), pks=[foo.pk])
+    assert "ORDER BY" not in queries[0]["sql"]
+    view_queryset = FooViewSet.get_queryset
+    monkeypatch.setattr(FooViewSet, "get_queryset", lambda self: view_queryset(self).order_by("owner__username"))
+    with CaptureQueriesContext(connection) as queries:
+        assert foo.pk in live.get_visible(request=request_for(bob), pks=[foo.pk])
+    assert "ORDER BY" in queries[0]["sql"]
+
+
+@pytest.mark.parametrize(
+    ("build", "droppable"),
+    [
+        (lambda: Foo.objects.all(), True),  # Meta.ordering: -id
+        (lambda: Foo.objects.order_by("name", "-created_at", "pk", "?"), True),
+        (lambda: Foo.objects.order_by("owner"), False),  # a relation: joins the owner's table for its ordering
+        (lambda: Foo.objects.order_by("owner_id"), False),  # the relation's column: kept, to be safe
+        (lambda: Foo.objects.order_by("owner__username"), False),
+        (lambda: Foo.objects.alias(n=models.F("owner__username")).order_by("n"), False),
+        (lambda: Foo.objects.order_by(models.F("name").desc()), False),  # an expression
+        (lambda: Foo.objects.order_by("owner_id", "name").distinct("owner_id"), False),  # picks a row per owner
+        (lambda: Foo.objects.extra(order_by=["name"]), False),
+        (lambda: Foo.objects.all()[:5], False),
+        (lambda: Foo.objects.filter(name="a").union(Foo.objects.filter(name="b")), False),
+    ],
+)
+def test_only_an_ordering_that_cannot_change_the_objects_is_dropped(build, droppable):
+    """_ordering_is_droppable: own columns yes; relations, aliases, expressions, DISTINCT ON, slices, unions no."""
+    assert _ordering_is_droppable(build().query) is droppable
 
 
 def test_visibility_follows_a_changed_view(foo, bob, monkeypatch):
