@@ -276,15 +276,14 @@ async def timeline(
     the clients' pacing (the share lower while clients are still out).
     """
     steps: list[Any] = []
-    cpu = cpu_seconds(server.pid)
+    last, cpu = since, cpu_seconds(server.pid)
     while not until.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(until.wait(), TIMELINE_STEP)
         now, busy = time.perf_counter(), cpu_seconds(server.pid)
-        elapsed = (now - since) - (steps[-1][0] if steps else 0.0)
         back = sum(1 for c in clients if c.subscribed_at > gone)
-        steps.append([round(now - since, 1), back, round((busy - cpu) / max(elapsed, 1e-3), 2)])
-        cpu = busy
+        steps.append([round(now - since, 1), back, round((busy - cpu) / max(now - last, 1e-3), 2)])
+        last, cpu = now, busy
     return steps
 
 
