@@ -59,6 +59,9 @@ class SendBuffer:
                 raise ClientGone() from exc
             raise
 
+    async def drain(self) -> None:
+        """Wait until what was sent has been handed to the network (here: once ``send`` returned)."""
+
     def close(self) -> None:
         """Stop watching the socket (it is closing)."""
 
@@ -72,19 +75,24 @@ class TwistedSendBuffer(SendBuffer):
         self.writable = asyncio.Event()
         self.writable.set()
         self.registered = False
+        # Twisted also reads ``bufferSize`` bytes at a time; close() gives the transport its own size back.
+        self.read_size = transport.bufferSize
         transport.bufferSize = high_water
         if transport.producer is not None:
             transport.unregisterProducer()  # daphne's HTTP channel, which no longer reads this socket
         transport.registerProducer(self, True)
         self.registered = True
+        if not self.reading():
+            transport.pauseProducing()
+
+    def reading(self) -> bool:
+        """Whether the client's frames are read meanwhile: not with ``high_water=0`` (``drain()`` waits until
+        everything is written), under which a read would ask for 0 bytes, which Twisted takes for the end of the
+        connection."""
+        return self.registered and self.transport.bufferSize > 0
 
     async def send(self, message: dict[str, Any]) -> None:
-        if not self.writable.is_set():
-            try:
-                async with asyncio.timeout(self.timeout if self.timeout > 0 else None):
-                    await self.writable.wait()
-            except TimeoutError:
-                raise ClientTooSlow() from None
+        await self.drain()
         try:
             await self._send(message)
         except Exception as exc:
@@ -92,10 +100,21 @@ class TwistedSendBuffer(SendBuffer):
                 raise ClientGone() from exc
             raise
 
+    async def drain(self) -> None:
+        """Wait until the transport's buffer is back under ``high_water`` (with 0: written out), or raise
+        ``ClientTooSlow`` after ``timeout`` seconds."""
+        if not self.writable.is_set():
+            try:
+                async with asyncio.timeout(self.timeout if self.timeout > 0 else None):
+                    await self.writable.wait()
+            except TimeoutError:
+                raise ClientTooSlow() from None
+
     def close(self) -> None:
         if self.registered:
             self.registered = False
             self.writable.set()
+            self.transport.bufferSize = self.read_size
             self.transport.unregisterProducer()
             self.transport.resumeProducing()
 
@@ -107,7 +126,7 @@ class TwistedSendBuffer(SendBuffer):
 
     def resumeProducing(self) -> None:
         self.writable.set()
-        if self.registered:
+        if self.reading():
             self.transport.resumeProducing()
         if getattr(self.transport, "disconnecting", False):
             self.close()  # let a closing transport finish (Twisted waits for the producer otherwise)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet.testing import StringTransport
+from twisted.web.http import HTTPChannel
 
 from project.asgi import application
 from realtime import protocol
@@ -182,3 +186,45 @@ async def test_an_admitted_socket_keeps_the_servers_own_send_for_flow_control():
     await middleware({"type": "websocket", "path": "/ws/notifications/"}, server_receive, server_send)
     assert received == [server_send]
     assert middleware.gate.admitting == 0
+
+
+async def test_a_shed_socket_is_closed_only_after_its_reply_is_written():
+    """On daphne the close of a shed waits until Twisted wrote the reply out: the close starts a timer that aborts
+    the connection and drops what is unwritten, so it must never go out ahead of the ``reconnect`` frame."""
+    transport = StringTransport()
+    transport.bufferSize = 65536
+    channel = HTTPChannel()
+    channel.timeOut = None
+    channel.makeConnection(transport)  # the upgraded-from channel, as daphne leaves it
+    socket = WebSocketProtocol()
+    transport.protocol, socket.transport = socket, transport
+    written: list[str] = []
+
+    async def handle_reply(protocol: WebSocketProtocol, message: dict) -> None:
+        """Stands for daphne's ``Server.handle_reply`` on a Twisted ``FileDescriptor``: a write over ``bufferSize``
+        pauses the registered streaming producer until the reactor has written the buffer out."""
+        written.append(message["type"])
+        transport.write(message.get("text", message["type"]).encode())
+        if transport.producer is not None and len(transport.value()) > transport.bufferSize:
+            transport.producer.pauseProducing()
+
+    async def receive() -> dict:
+        return {"type": "websocket.connect"}
+
+    shed = asyncio.ensure_future(
+        AdmissionMiddleware.shed(
+            {"type": "websocket", "subprotocols": []},
+            receive,
+            functools.partial(handle_reply, socket),
+            AdmissionGate(limit=1),
+        )
+    )
+    await asyncio.sleep(0.05)
+    assert written == ["websocket.accept", "websocket.send"]  # the close waits
+    assert transport.producerState == "paused"  # and nothing is read meanwhile (Twisted would read 0 bytes)
+    transport.clear()
+    transport.producer.resumeProducing()  # the reactor wrote the buffer out
+    await asyncio.wait_for(shed, 1)
+    assert written == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert transport.producer is None  # handed back for the close handshake, with its own read size
+    assert (transport.bufferSize, transport.producerState) == (65536, "producing")

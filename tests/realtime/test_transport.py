@@ -198,3 +198,30 @@ async def test_a_stopped_producer_no_longer_holds_sends():
     await asyncio.sleep(0)
     buffer.stopProducing()
     await asyncio.wait_for(pending, 1)
+
+
+async def test_closing_gives_the_transport_its_own_buffer_size_back():
+    """Twisted also reads ``bufferSize`` bytes at a time: close() restores the size the transport had."""
+    transport, protocol = upgraded_socket()
+    buffer = send_buffer(functools.partial(handle_reply, protocol), high_water=1000, timeout=5)
+    assert transport.bufferSize == 1000
+    buffer.close()
+    assert transport.bufferSize == 65536
+
+
+async def test_a_high_water_of_zero_reads_nothing_until_closed_and_drain_waits_for_the_write():
+    """With ``high_water=0`` (a read of 0 bytes is an end of file to Twisted) reading stays paused while the
+    buffer is registered, even when the transport resumes it; ``drain()`` returns once everything is written."""
+    transport, protocol = upgraded_socket()
+    buffer = send_buffer(functools.partial(handle_reply, protocol), high_water=0, timeout=5)
+    assert transport.producerState == "paused"
+    await buffer.send({"type": "websocket.send", "text": "bye"})
+    buffer.pauseProducing()  # what Twisted does on a write over bufferSize
+    draining = asyncio.create_task(buffer.drain())
+    await asyncio.sleep(0)
+    assert not draining.done()
+    buffer.resumeProducing()  # the buffer was written out
+    await asyncio.wait_for(draining, 1)
+    assert transport.producerState == "paused"
+    buffer.close()
+    assert transport.producerState == "producing"
