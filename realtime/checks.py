@@ -155,3 +155,19 @@ def _renders_urls(serializer_class: Any) -> bool:
         if isinstance(inner, HyperlinkedRelatedField | HyperlinkedIdentityField):
             return True
     return False
+
+
+@register()
+def check_send_buffer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``REALTIME["SEND_BUFFER_BYTES"]`` must be at least 1: on daphne it is also how much a socket's read asks
+    for (``realtime.transport``), and a read of 0 bytes would never get a client's frame."""
+    size = realtime_settings.SEND_BUFFER_BYTES
+    if size >= 1:
+        return []
+    return [
+        Error(
+            f"REALTIME['SEND_BUFFER_BYTES'] = {size!r}: no socket could be sent to or read from.",
+            hint="Set it to the bytes that may wait to be sent to one socket (the default is 262144).",
+            id="realtime.E007",
+        )
+    ]

@@ -100,3 +100,16 @@ def test_a_token_class_with_its_own_model_needs_no_authtoken():
 def test_an_unimportable_authentication_class_is_an_error():
     """An authentication class that cannot be imported is realtime.E006, naming the dotted path."""
     assert "no.such.Authentication" in realtime_messages()["realtime.E006"].msg
+
+
+@override_settings(REALTIME={"SEND_BUFFER_BYTES": 0})
+def test_a_send_buffer_of_zero_bytes_is_an_error():
+    """SEND_BUFFER_BYTES below 1 is realtime.E007 (on daphne it is also the size of each read)."""
+    message = realtime_messages()["realtime.E007"]
+    assert "SEND_BUFFER_BYTES" in message.msg
+    assert "262144" in message.hint
+
+
+def test_the_default_send_buffer_passes():
+    """The default SEND_BUFFER_BYTES raises no realtime.E007."""
+    assert "realtime.E007" not in realtime_messages()
