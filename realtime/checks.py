@@ -166,7 +166,8 @@ def check_send_buffer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
         return []
     return [
         Error(
-            f"REALTIME['SEND_BUFFER_BYTES'] = {size!r}: no socket could be sent to or read from.",
+            f"REALTIME['SEND_BUFFER_BYTES'] = {size!r}: on daphne it is also the size of each read of a socket, "
+            f"so no client's frame could be read.",
             hint="Set it to the bytes that may wait to be sent to one socket (the default is 262144).",
             id="realtime.E007",
         )

@@ -17,6 +17,9 @@ Either way, a socket whose buffer stays over the bound for ``timeout``
 seconds raises ``ClientTooSlow``; the consumer closes it with
 ``CLOSE_TOO_SLOW``. At most one frame is written past ``high_water``, so the
 bytes queued for one socket stay under ``high_water`` plus the largest frame.
+``drain()`` waits for the buffer to come back under the bound; with
+``high_water=0``, until everything sent is written out (a shed socket's
+reply, before its close: ``realtime.admission``).
 """
 
 from __future__ import annotations
