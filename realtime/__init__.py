@@ -38,8 +38,9 @@ The WebSocket
     tickets        one-time, short-lived WebSocket tickets
     consumers      ``SubscriptionConsumer``: frames in, calls out, replies back
     subscriptions  what a socket's subscriptions need from the database, one synchronous call per step
-    opening        opening a subscribe after the join: check, read, check again
+    opening        opening a subscribe after the join: check, read, check again (or both in one snapshot)
     reads          log reads shared by the sockets of a process that subscribe at the same time
+    snapshots      one database snapshot for a subscribe's check and its read (PostgreSQL)
     logcache       committed log rows kept in memory, so a storm of replays reads each row once
     session        one socket's subscriptions: where each stands, and what a live event means for it
     lists          live lists: a list endpoint kept live for its user, decided by the list view's own code

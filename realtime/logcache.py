@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.db import connections, router
 
@@ -48,6 +49,21 @@ Key = tuple[int, str, int]  # (stream id, epoch, seq)
 #: What a kept row is counted as besides its encoded frame: the model instance, and its payload decoded (about
 #: twice the frame's size again; measured: about 1.3 KB in all for a row with a 225-byte frame).
 ROW_BYTES, DECODED_FACTOR = 1024, 3
+
+
+_reads = threading.local()
+
+
+@contextmanager
+def committed_reads() -> Iterator[None]:
+    """Rows this thread reads meanwhile may be kept although a transaction is open: it must be a read-only one,
+    which holds no appends of its own (``realtime.snapshots.read_only_snapshot``)."""
+    previous = getattr(_reads, "committed", False)
+    _reads.committed = True
+    try:
+        yield
+    finally:
+        _reads.committed = previous
 
 
 def row_bytes(row: Notification) -> int:
@@ -89,11 +105,14 @@ class LogCache:
     def keep(self, *, stream_id: int, epoch: str, rows: Iterable[Notification]) -> None:
         """Remember ``rows`` of the stream, read with a head of epoch ``epoch`` (user-facing rows are skipped).
 
-        Only rows read in autocommit mode, outside any transaction, are kept: inside one they may include the
-        transaction's own appends, whose seqs are used again if it rolls back.
+        Only rows read in autocommit mode, outside any transaction, or within ``committed_reads()``, are kept:
+        inside another transaction they may include its own appends, whose seqs are used again if it rolls back.
         """
+        if self.max_bytes <= 0:
+            return
         connection = connections[router.db_for_read(Notification)]
-        if self.max_bytes <= 0 or connection.in_atomic_block or not connection.get_autocommit():
+        outside = not connection.in_atomic_block and connection.get_autocommit()
+        if not (outside or getattr(_reads, "committed", False)):
             return
         sized = [(row, row_bytes(row)) for row in rows if not row.is_user_facing]
         with self._lock:

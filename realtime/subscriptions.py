@@ -8,7 +8,11 @@ they may have been revoked), builds the request the REST views would see
 decided together with the read it depends on:
 
 * opening a subscribe, *after* the consumer joined the streams' groups
-  (``realtime.opening`` runs the steps): ``subscriptions_refused``, the
+  (``realtime.opening`` runs the steps). Where the database gives one
+  snapshot to the check and the read (``realtime.snapshots``),
+  ``subscriptions_checked_read`` checks the entries of many sockets and reads
+  the history of those that passed in it, and nothing is checked after the
+  read. Elsewhere, three steps: ``subscriptions_refused``, the
   permission check for entries with history to read; ``subscriptions_read``,
   the log read (shared with other sockets opening at the same time,
   ``realtime.reads``); ``open_targets``, the check again, and the live lists.
@@ -31,6 +35,7 @@ decided together with the read it depends on:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +48,7 @@ from realtime.access import stream_authorize, streams_readable
 from realtime.log import StreamHistory, stream_head, stream_range, stream_read, streams_read
 from realtime.models import Notification, Stream
 from realtime.requests import socket_request
+from realtime.snapshots import read_only_snapshot
 from realtime.streams import StreamRef
 
 User = AbstractBaseUser | AnonymousUser
@@ -55,6 +61,10 @@ class Target:
     stream: StreamRef
     since: int | None = None
     epoch: str | None = None
+
+    def key(self) -> tuple[str, int | None, str | None]:
+        """What its log read depends on: targets with equal keys read the same history."""
+        return (self.stream.name, self.since, self.epoch)
 
 
 @dataclass
@@ -97,11 +107,51 @@ def subscriptions_refused(
     if not with_since:
         return refused
     request = socket_request(scope=scope, user=user, auth=auth)
-    readable = streams_readable(request=request, streams=[targets[index].stream for index in with_since])
-    for index, ok in zip(with_since, readable, strict=True):
-        if not ok:
-            refused[index] = _refused(request)
+    for index, error in zip(with_since, _refusals(request, [targets[index] for index in with_since]), strict=True):
+        refused[index] = error
     return refused
+
+
+def _refusals(request: Request, targets: list[Target]) -> list[APIException | None]:
+    readable = streams_readable(request=request, streams=[target.stream for target in targets])
+    return [None if ok else _refused(request) for ok in readable]
+
+
+@dataclass
+class Opening:
+    """One socket's stream targets, to be checked and read in a snapshot shared with other sockets."""
+
+    scope: dict[str, Any]
+    user: User
+    auth: Any
+    targets: list[Target]
+
+
+def subscriptions_checked_read(
+    *, openings: list[Opening], limit: int, using: str
+) -> list[list[StreamHistory | APIException]]:
+    """Per opening, per target in order: its history, or the error its check answers. Every check and then one
+    log read for all targets that passed, in one snapshot of ``using`` (``realtime.snapshots``): what the check
+    saw is what the read saw, so the history needs no check after it."""
+    with read_only_snapshot(using=using):
+        refusals = [
+            _refusals(socket_request(scope=opening.scope, user=opening.user, auth=opening.auth), opening.targets)
+            for opening in openings
+        ]
+        unique: dict[tuple[str, int | None, str | None], tuple[StreamRef, int | None, str | None]] = {}
+        for opening, refused in zip(openings, refusals, strict=True):
+            for target, error in zip(opening.targets, refused, strict=True):
+                if error is None:
+                    unique.setdefault(target.key(), (target.stream, target.since, target.epoch))
+        read = subscriptions_read(reads=list(unique.values()), limit=limit) if unique else []
+    histories = dict(zip(unique, read, strict=True))
+    return [
+        [
+            error if error is not None else dataclasses.replace(histories[target.key()], stream=target.stream)
+            for target, error in zip(opening.targets, refused, strict=True)
+        ]
+        for opening, refused in zip(openings, refusals, strict=True)
+    ]
 
 
 def subscriptions_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:
@@ -120,13 +170,16 @@ def open_targets(
     targets: list[Any],
     histories: list[StreamHistory | APIException],
     list_limit: int,
+    checked: bool = False,
 ) -> list[Any]:
     """The last step of a subscribe, in order of ``targets``: each stream target whose history was read is
     checked again (``Opened``, or the error to answer); each list target is opened (``realtime.lists.list_open``).
 
     ``histories`` holds, per stream target in order, its history or the error its first check answered.
     The check after the read is what a revoking event committed before the read (so in the history, or
-    below the head the subscription starts from) meets: it must not reach the user.
+    below the head the subscription starts from) meets: it must not reach the user. ``checked``: the
+    histories were read in the snapshot their check saw (``subscriptions_checked_read``), so none is
+    checked again.
     """
     from realtime.lists import ListTarget, list_open
 
@@ -138,7 +191,10 @@ def open_targets(
         if isinstance(history, APIException):
             results[index] = history
     reading = [(index, history) for index, history in read if not isinstance(history, APIException)]
-    readable = streams_readable(request=request, streams=[targets[index].stream for index, _ in reading])
+    if checked:
+        readable = [True] * len(reading)
+    else:
+        readable = streams_readable(request=request, streams=[targets[index].stream for index, _ in reading])
     for (index, history), ok in zip(reading, readable, strict=True):
         results[index] = Opened(targets[index], history) if ok else _refused(request)
     for index, target in enumerate(targets):

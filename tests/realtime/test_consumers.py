@@ -567,8 +567,10 @@ async def test_server_error_keeps_the_socket(connect, alice, foo, monkeypatch):
     assert (await receive_until(ws, "pong"))[-1]["type"] == "pong"
 
 
-async def test_removal_committed_between_check_and_read_is_not_replayed(connect, bob, foo, monkeypatch):
-    """A removal that commits after subscribe's check but before its log read is neither replayed nor ignored."""
+async def test_removal_committed_between_check_and_read_is_not_replayed(connect, bob, foo, settings, monkeypatch):
+    """A removal that commits after subscribe's check but before its log read is neither replayed nor ignored
+    (the three steps: check, read, check; with one snapshot for both, ``test_snapshots``)."""
+    settings.REALTIME = {"SNAPSHOT_CHECKS": False}
     real_read = subscriptions.stream_read
 
     def remove_bob_then_read(**kwargs):
@@ -617,9 +619,10 @@ async def test_a_refused_resubscribe_ends_the_earlier_subscription(connect, bob,
     await sentinel.fire()
 
 
-async def test_removal_committed_during_a_subscribe_without_since_is_refused(connect, bob, foo, monkeypatch):
+async def test_removal_committed_during_a_subscribe_without_since_is_refused(connect, bob, foo, settings, monkeypatch):
     """A removal committing inside the log read of a subscribe without ``since`` is seen by the check after the
-    read: the subscribe is refused, and nothing of foo reaches bob afterwards."""
+    read (the three steps): the subscribe is refused, and nothing of foo reaches bob afterwards."""
+    settings.REALTIME = {"SNAPSHOT_CHECKS": False}
     real_read = subscriptions.stream_read
 
     def remove_bob_then_read(**kwargs):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from realtime.events import Event, Notice
 from realtime.frames import event_text
 from realtime.log import notification_append, notifications_prune, stream_read, stream_reset, streams_read
-from realtime.logcache import LogCache, get_log_cache
+from realtime.logcache import LogCache, committed_reads, get_log_cache
 from realtime.models import Notification, Stream
 from realtime.registry import registry
 from realtime.streams import inbox_stream
@@ -104,6 +104,14 @@ def test_rows_read_inside_a_transaction_are_not_kept():
     again = append(1, start=7)[0]
     assert (again.seq, again.stream.epoch) == (2, epoch)  # the same seq of the same epoch, another event
     assert [n.payload["i"] for n in stream_read(stream=STREAM, since=1, epoch=epoch, limit=100).notifications] == [7]
+
+
+def test_rows_read_within_committed_reads_are_kept_even_in_a_transaction():
+    """``committed_reads()`` (a read-only snapshot, which appends nothing) lets the rows read in it be kept."""
+    append(2)
+    with transaction.atomic(), committed_reads():
+        assert [n.seq for n in stream_read(stream=STREAM, since=0, limit=100).notifications] == [1, 2]
+    assert len(get_log_cache()) == 2
 
 
 def test_rest_paging_takes_kept_rows_up_to_its_limit():

@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from rest_framework.exceptions import NotFound
 
 from realtime import reads
+from realtime.db import shutdown_pool
 from realtime.events import Event
 from realtime.log import notification_append, stream_read
-from realtime.reads import read_logs
+from realtime.reads import open_checked, read_logs
 from realtime.registry import registry
 from realtime.streams import StreamRef
+from realtime.subscriptions import Opening, Target
+from tests.realtime.test_recovery import rename
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,3 +132,146 @@ async def test_a_socket_that_goes_away_leaves_the_others_their_answers(monkeypat
     assert [n.seq for n in (await staying)[0].notifications] == [2]
     assert gone.cancelled()
     assert len(spy.batches) == 1
+
+
+# --- checked and read in one snapshot (``open_checked``) ------------------------------------------
+
+
+class SnapshotSpy:
+    """Wraps ``subscriptions_checked_read``: records how many sockets each snapshot batch held; may fail."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False) -> None:
+        self.batches: list[int] = []
+        self.fail = fail
+        self.real = reads.subscriptions_checked_read
+        monkeypatch.setattr(reads, "subscriptions_checked_read", self)
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.batches.append(len(kwargs["openings"]))
+        if self.fail:
+            raise RuntimeError("snapshot refused")
+        return self.real(**kwargs)
+
+
+def opening(user: Any, *targets: Target) -> Opening:
+    return Opening(scope={"type": "websocket", "path": "/ws/notifications/"}, user=user, auth=None, targets=[*targets])
+
+
+@pytest.mark.postgres
+async def test_sockets_opening_together_are_checked_and_read_in_one_snapshot(monkeypatch, alice, bob, carol, foo):
+    """Three sockets opening at once: one snapshot batch; each gets its own histories, and the one whose user may
+    not see foo its error (with nothing read for it)."""
+    await sync_to_async(rename)(foo.pk, "third", "fourth")
+    spy = SnapshotSpy(monkeypatch)
+    stream = registry.stream_for(foo)
+    asked = [
+        opening(alice, Target(stream, since=2)),
+        opening(bob, Target(stream, since=3), Target(stream)),
+        opening(carol, Target(stream, since=2)),
+    ]
+    answers = await asyncio.gather(*(open_checked(opening=o, limit=100, using="default") for o in asked))
+    assert spy.batches == [3]
+    assert [n.seq for n in answers[0][0].notifications] == [3, 4]
+    assert [n.seq for n in answers[1][0].notifications] == [4]
+    assert (answers[1][1].recovered, answers[1][1].seq) == (False, 4)
+    assert isinstance(answers[2][0], NotFound)
+
+
+@pytest.mark.postgres
+async def test_a_snapshot_batch_checks_at_most_batch_checks_sockets(monkeypatch, alice, foo):
+    """With ``BATCH_CHECKS`` = 2, three sockets are two snapshots; none is dropped."""
+    monkeypatch.setattr(reads, "BATCH_CHECKS", 2)
+    await sync_to_async(rename)(foo.pk, "third", "fourth")
+    spy = SnapshotSpy(monkeypatch)
+    stream = registry.stream_for(foo)
+    asked = [opening(alice, Target(stream, since=since)) for since in (2, 3, 4)]
+    answers = await asyncio.gather(*(open_checked(opening=o, limit=100, using="default") for o in asked))
+    assert spy.batches == [2, 1]
+    assert [[n.seq for n in answer[0].notifications] for answer in answers] == [[3, 4], [4], []]
+
+
+async def test_a_failed_snapshot_sends_each_socket_of_its_batch_the_three_step_way(monkeypatch, alice, foo):
+    """The snapshot fails: every socket of its batch is answered ``None`` (open it the three-step way)."""
+    spy = SnapshotSpy(monkeypatch, fail=True)
+    stream = registry.stream_for(foo)
+    asked = [opening(alice, Target(stream, since=0)), opening(alice, Target(stream))]
+    answers = await asyncio.gather(*(open_checked(opening=o, limit=100, using="default") for o in asked))
+    assert (spy.batches, answers) == ([2], [None, None])
+
+
+async def test_plain_reads_and_snapshot_opens_are_separate_batches(monkeypatch, alice, foo):
+    """A read queued after its own check is never answered from a snapshot batch, nor the other way round."""
+    snapshots, plain = SnapshotSpy(monkeypatch, fail=True), Spy(monkeypatch)
+    stream = registry.stream_for(foo)
+    checked, read = await asyncio.gather(
+        open_checked(opening=opening(alice, Target(stream, since=0)), limit=100, using="default"),
+        read_logs(reads=[(stream, 1, None)], limit=100),
+    )
+    assert (snapshots.batches, plain.batches, checked) == ([1], [[(stream.name, 1, None)]], None)
+    assert [n.seq for n in read[0].notifications] == [2]
+
+
+@pytest.mark.postgres
+async def test_snapshot_batches_run_at_once_each_on_its_own_thread(monkeypatch, settings, alice, foo):
+    """With two database threads, two snapshot batches run at the same time: each waits inside for the other."""
+    settings.REALTIME = {"DB_THREADS": 2}
+    monkeypatch.setattr(reads, "BATCH_CHECKS", 1)
+    both = threading.Barrier(2, timeout=10)
+    real = reads.subscriptions_checked_read
+
+    def meeting(**kwargs: Any) -> Any:
+        both.wait()  # breaks after 10 s, failing the batch, if the batches ran one after the other
+        return real(**kwargs)
+
+    monkeypatch.setattr(reads, "subscriptions_checked_read", meeting)
+    stream = registry.stream_for(foo)
+    try:
+        answers = await asyncio.gather(
+            *(open_checked(opening=opening(alice, Target(stream, since=1)), limit=100, using="default") for _ in "ab")
+        )
+    finally:
+        await sync_to_async(shutdown_pool)()
+    assert [[n.seq for n in answer[0].notifications] for answer in answers] == [[2], [2]]
+
+
+@pytest.mark.postgres
+async def test_beside_a_running_snapshot_only_a_full_batch_starts(monkeypatch, settings, alice, foo):
+    """While a snapshot batch runs, one queued socket waits; a second one makes a full batch (``BATCH_CHECKS`` = 2),
+    which starts beside the running one. Sockets: 1 in the first snapshot, then 2 together."""
+    settings.REALTIME = {"DB_THREADS": 2}
+    monkeypatch.setattr(reads, "BATCH_CHECKS", 2)
+    first_in, second_in, release = threading.Event(), threading.Event(), threading.Event()
+    sizes: list[int] = []
+    real = reads.subscriptions_checked_read
+
+    def held(**kwargs: Any) -> Any:
+        sizes.append(len(kwargs["openings"]))
+        if len(sizes) == 1:
+            first_in.set()
+            assert release.wait(10), "the test never released the first snapshot"
+        else:
+            second_in.set()
+        return real(**kwargs)
+
+    monkeypatch.setattr(reads, "subscriptions_checked_read", held)
+    stream = registry.stream_for(foo)
+
+    def start() -> asyncio.Future[Any]:
+        return asyncio.ensure_future(
+            open_checked(opening=opening(alice, Target(stream, since=1)), limit=100, using="default")
+        )
+
+    try:
+        first = start()
+        assert await asyncio.to_thread(first_in.wait, 10)
+        waiting = start()
+        await asyncio.sleep(0)
+        full = start()
+        assert await asyncio.to_thread(second_in.wait, 10), "a full batch did not start beside the running one"
+        release.set()
+        answers = await asyncio.gather(first, waiting, full)
+    finally:
+        release.set()
+        await sync_to_async(shutdown_pool)()
+    assert sizes == [1, 2]
+    assert [[n.seq for n in answer[0].notifications] for answer in answers] == [[2], [2], [2]]
