@@ -30,7 +30,12 @@ that they return at the pace the process admits sockets rather than all
 together: the gate measures how many sockets it finished admitting over the
 last few seconds (``rate``) and hands out slots ``1 / (PROBE * rate)``
 apart after the last slot it gave (``after_ms``), with ``spread_ms`` of
-jitter (one gate's worth of admissions). Clients follow it as they follow the restart hint
+jitter (one gate's worth of admissions). In the first seconds of shedding,
+when nearly every client of a restart is handed its slot, nothing is
+measured yet but how fast clients arrived: slots then follow at least
+``INITIAL_RATE`` a second, since a pace too slow leaves the process idle for
+the whole catch-up and one too fast only sheds some clients a second time.
+Clients follow it as they follow the restart hint
 (``frontend/src/realtime/client.ts``).
 
 ``AdmissionMiddleware`` is the ASGI middleware that applies the gate;
@@ -56,6 +61,12 @@ logger = logging.getLogger(__name__)
 WINDOW = 5.0
 #: The rate assumed before anything was measured, and the least one (sockets per second).
 MIN_RATE = 50.0
+#: The least pace of the slots handed out in the first ``WINDOW`` seconds of shedding (sockets per second). Then
+#: the gate has not measured what the process can do (only how fast clients arrived), yet nearly every client of
+#: a restart is shed and handed its slot in those seconds: at a pace below what the process can do, it sits idle
+#: through the whole catch-up (at ``PROBE * MIN_RATE``, 5,000 clients took 66 s on any machine). Too fast a pace
+#: only sheds a client again (a handshake's work, and a later slot at the measured rate).
+INITIAL_RATE = 200.0
 #: Slots are handed out this much faster than the measured rate: while the gate is not full, what it measures
 #: is the pace the clients came back at, not what the process can do, so the pace must probe upwards (the
 #: cost of probing too fast is a few clients shed again, and given a later slot).
@@ -94,6 +105,8 @@ class AdmissionGate:
         self._finishes: deque[float] = deque()
         self._first: float | None = None
         self._next_slot = 0.0
+        self._shedding_since: float | None = None
+        self._last_shed = 0.0
 
     def enter(self) -> Ticket | None:
         """A ticket for a new socket now, or ``None`` when ``limit`` sockets are being admitted."""
@@ -157,10 +170,21 @@ class AdmissionGate:
         span = max(0.5, min(WINDOW, now - self._first))
         return max(MIN_RATE, len(self._finishes) / span)
 
+    def _pace(self) -> float:
+        """Count a shed; the rate its slot is handed out at, before ``PROBE``: the measured ``rate()``, but at
+        least ``INITIAL_RATE`` in the first ``WINDOW`` seconds of a spell of shedding (after ``WINDOW`` without)."""
+        now = self.clock()
+        if self._shedding_since is None or now - self._last_shed > WINDOW:
+            self._shedding_since = now
+        self._last_shed = now
+        if now - self._shedding_since < WINDOW:
+            return max(INITIAL_RATE, self.rate())
+        return self.rate()
+
     def come_back(self) -> tuple[int, int]:
         """``(after_ms, spread_ms)`` for a shed socket: the next free slot, and one gate's worth of jitter."""
         now = self.clock()
-        rate = self.rate() * PROBE
+        rate = self._pace() * PROBE
         slot = max(self._next_slot, now)
         self._next_slot = slot + 1 / rate
         after_ms = min(MAX_AFTER_MS, round((slot - now) * 1000))

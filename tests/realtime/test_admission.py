@@ -16,7 +16,16 @@ from twisted.web.http import HTTPChannel
 
 from project.asgi import application
 from realtime import protocol
-from realtime.admission import MAX_AFTER_MS, MIN_RATE, PROBE, AdmissionGate, AdmissionMiddleware, get_gate
+from realtime.admission import (
+    INITIAL_RATE,
+    MAX_AFTER_MS,
+    MIN_RATE,
+    PROBE,
+    WINDOW,
+    AdmissionGate,
+    AdmissionMiddleware,
+    get_gate,
+)
 from realtime.tickets import ticket_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,26 +62,48 @@ def test_a_limit_of_zero_never_sheds():
 
 
 def test_shed_sockets_get_slots_at_the_rate_the_process_admits():
-    """Slots are ``1 / (PROBE * rate)`` apart after the last one given, with one gate's worth of jitter."""
+    """After the first ``WINDOW`` seconds of shedding, slots are ``1 / (PROBE * rate)`` apart after the last one
+    given, with one gate's worth of jitter."""
     clock = Clock()
     gate = AdmissionGate(limit=50, clock=clock)
     assert gate.rate() == MIN_RATE  # nothing measured yet
+    gate.come_back()  # shedding starts, and goes on
+    clock.now += 3
+    gate.come_back()
+    clock.now += 0.5
     for _ in range(100):
         gate.enter().release()
-    clock.now += 2
+    clock.now += 2  # shedding for 5.5 s: longer than a WINDOW
     assert gate.rate() == 50.0  # 100 admissions over the 2 s since the first
     assert PROBE * 50.0 == 75.0
     assert [gate.come_back() for _ in range(3)] == [(0, 667), (13, 667), (27, 667)]
-    clock.now += 8  # the slots are in the past, and the admissions out of the window
+    clock.now += 4  # the slots are in the past, and the admissions out of the window
     assert gate.rate() == MIN_RATE
     assert gate.come_back() == (0, 667)
+
+
+def test_the_first_seconds_of_shedding_hand_out_slots_at_least_at_the_initial_rate():
+    """Nothing measured but how fast clients arrived: the first ``WINDOW`` seconds of a spell of shedding pace
+    slots at ``PROBE * INITIAL_RATE`` at least; then at the measured rate; after ``WINDOW`` without a shed, the
+    next spell starts at the initial pace again."""
+    clock = Clock()
+    gate = AdmissionGate(limit=50, clock=clock)
+    assert PROBE * INITIAL_RATE == 300.0
+    assert [gate.come_back()[0] for _ in range(4)] == [0, 3, 7, 10]  # 300 a second, not 75
+    clock.now += WINDOW - 0.001
+    gate.come_back()
+    clock.now += 0.002  # shedding has gone on for a whole window: the measured rate (its floor here) paces
+    after = [gate.come_back()[0] for _ in range(2)]
+    assert abs(after[1] - after[0] - 1000 / (PROBE * MIN_RATE)) < 1  # 75 a second
+    clock.now += 200  # a quiet spell: the slots are in the past, and so is the last shed
+    assert [gate.come_back()[0] for _ in range(2)] == [0, 3]
 
 
 def test_the_latest_slot_is_capped():
     """However many are shed, no client is told to wait more than ``MAX_AFTER_MS``."""
     gate = AdmissionGate(limit=1, clock=Clock())
-    slots = [gate.come_back()[0] for _ in range(10_000)]
-    assert slots[1] == 13  # at the probed least rate, 75 a second
+    slots = [gate.come_back()[0] for _ in range(100_000)]
+    assert slots[1] == 3  # in the first seconds of shedding, 300 a second
     assert slots[-1] == MAX_AFTER_MS
 
 
