@@ -24,20 +24,25 @@ one read in that snapshot (``subscriptions_checked_read``); up to
 ``SNAPSHOTS_AT_ONCE`` such batches run at once, each on a database thread of
 its own (one thread running every check one after the other, handing the
 interpreter lock to and from the event loop around each query, left the
-process idle part of the time in a storm). If that fails
-for any reason, each socket of the batch is told to open the three-step way
-(``None``), which answers the error, if there is one, as before.
+process idle part of the time in a storm). A socket whose check fails, or
+every socket of a batch whose snapshot fails (a check that writes, which a
+read-only transaction refuses), is told to open the three-step way
+(``None``), which answers the error, if there is one, as before; a database
+that cannot be reached fails the sockets of the batch, as for a batch of
+reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import OperationalError
 from rest_framework.exceptions import APIException
 
 from realtime.db import db_threads, run_db
@@ -53,7 +58,8 @@ Read = tuple[StreamRef, int | None, str | None]
 BATCH_READS = 200
 #: The most sockets whose checks one snapshot batch runs (one after the other, on one database thread).
 BATCH_CHECKS = 25
-#: The most snapshot batches run at once (each on a database thread of its own; at most ``db_threads()``).
+#: The most snapshot batches run at once (each on a database thread of its own, leaving one of ``db_threads()``
+#: for the rest: handshakes, rechecks, catch-ups).
 SNAPSHOTS_AT_ONCE = 4
 
 
@@ -80,7 +86,7 @@ class SharedReads:
         self.queued: list[_Queued] = []
         self.task: asyncio.Task[None] | None = None
         self.snapshots: set[asyncio.Task[None]] = set()
-        self.slots = asyncio.Semaphore(max(1, min(SNAPSHOTS_AT_ONCE, db_threads())))
+        self.slots = asyncio.Semaphore(max(1, min(SNAPSHOTS_AT_ONCE, db_threads() - 1)))
         self.changed = asyncio.Event()  # a snapshot batch finished, or a socket was queued
 
     async def read(self, *, reads: list[Read], limit: int) -> list[StreamHistory]:
@@ -146,7 +152,7 @@ class SharedReads:
                 batch = self.take()
                 task = asyncio.create_task(self.run_checked_batch(batch), name="realtime-snapshot-reads")
                 self.snapshots.add(task)
-                task.add_done_callback(self.snapshot_done)
+                task.add_done_callback(functools.partial(self.snapshot_done, batch))
                 batch = []
         except asyncio.CancelledError:
             for task in self.snapshots:
@@ -156,10 +162,13 @@ class SharedReads:
             self.queued.clear()
             raise
 
-    def snapshot_done(self, task: asyncio.Task[None]) -> None:
+    def snapshot_done(self, batch: list[_Queued], task: asyncio.Task[None]) -> None:
         self.snapshots.discard(task)
         self.slots.release()
         self.changed.set()
+        if task.cancelled():  # perhaps before it started: its sockets must not wait for ever
+            for queued in batch:
+                queued.future.cancel()
 
     async def run_batch(self, batch: list[_Queued]) -> None:
         unique: dict[tuple[str, int | None, str | None], Read] = {}
@@ -187,17 +196,21 @@ class SharedReads:
             answers = await run_db(
                 subscriptions_checked_read, openings=openings, limit=batch[0].limit, using=batch[0].using
             )
-        except asyncio.CancelledError:
+        except OperationalError as exc:  # the database is unreachable or overloaded: as for a batch of reads
             for queued in batch:
-                queued.future.cancel()
-            raise
-        except Exception:  # the three-step way answers each socket, with this error if it is one
-            logger.warning(
+                if not queued.future.done():
+                    queued.future.set_exception(exc)
+            return
+        except Exception:  # e.g. a check that writes: the three-step way answers each socket
+            global _warned
+            logger.log(
+                logging.DEBUG if _warned else logging.WARNING,
                 "Checking and reading %d subscribes in one snapshot failed; opening them without it "
-                "(REALTIME['SNAPSHOT_CHECKS'] turns the snapshot off).",
+                "(REALTIME['SNAPSHOT_CHECKS'] turns the snapshot off). Later failures are logged at DEBUG.",
                 len(batch),
                 exc_info=True,
             )
+            _warned = True
             answers = [None] * len(batch)
         for queued, answer in zip(batch, answers, strict=True):
             if not queued.future.done():  # a socket that went away meanwhile
@@ -212,6 +225,7 @@ def _shared_reads() -> SharedReads:
     return shared
 
 
+_warned = False
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedReads] = weakref.WeakKeyDictionary()
 
 

@@ -13,13 +13,16 @@ a reconnect storm, about a tenth of the CPU each returning client costs.
 
 ``snapshot_database()`` says where that holds: ``REALTIME["SNAPSHOT_CHECKS"]``
 is on, and the log (``Notification``, ``Stream``) and every live model are
-read, by the project's database routers, from one PostgreSQL database. A
-view whose own ``get_queryset()`` reads from yet another database
-(``.using()``) is outside the snapshot: such a project turns the setting
-off. A check that writes (a read-only transaction refuses that) or fails in
-the snapshot is not answered from it: ``realtime.reads`` opens that batch's
-sockets the three-step way instead, which raises the same error if there is
-one.
+read, by the project's database routers, from one PostgreSQL database
+(with ``AUTOCOMMIT`` on). A view whose own ``get_queryset()`` reads from yet
+another database (``.using()``, or a model its routers send elsewhere) is
+outside the snapshot: such a project turns the setting off. A check that
+fails in the snapshot is not answered from it: ``realtime.reads`` opens that
+socket the three-step way instead (which raises the same error, if there is
+one), and so does every socket of a batch whose snapshot fails (a check that
+writes, which a read-only transaction refuses, or another database error,
+which aborts it); a database that cannot be reached fails them with its
+error, as a failed log read does.
 """
 
 from __future__ import annotations
@@ -49,7 +52,11 @@ def snapshot_database() -> str | None:
     if len(aliases) != 1:
         return None
     (alias,) = aliases
-    return alias if connections[alias].vendor == "postgresql" else None
+    connection = connections[alias]
+    # With AUTOCOMMIT off every atomic block is a savepoint, whose isolation level cannot change.
+    if connection.vendor != "postgresql" or not connection.settings_dict.get("AUTOCOMMIT", True):
+        return None
+    return alias
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import DatabaseError
 from rest_framework.exceptions import APIException, NotAuthenticated, NotFound
 from rest_framework.request import Request
 
@@ -129,29 +130,44 @@ class Opening:
 
 def subscriptions_checked_read(
     *, openings: list[Opening], limit: int, using: str
-) -> list[list[StreamHistory | APIException]]:
+) -> list[list[StreamHistory | APIException] | None]:
     """Per opening, per target in order: its history, or the error its check answers. Every check and then one
     log read for all targets that passed, in one snapshot of ``using`` (``realtime.snapshots``): what the check
-    saw is what the read saw, so the history needs no check after it."""
+    saw is what the read saw, so the history needs no check after it.
+
+    An opening whose check raises something other than a database error is answered ``None`` (open it the
+    three-step way, which answers that error): the others' checks go on in the snapshot. A database error
+    aborts the transaction, so it is raised for the whole batch."""
     with read_only_snapshot(using=using):
-        refusals = [
-            _refusals(socket_request(scope=opening.scope, user=opening.user, auth=opening.auth), opening.targets)
-            for opening in openings
-        ]
+        refusals = [_opening_refusals(opening) for opening in openings]
         unique: dict[tuple[str, int | None, str | None], tuple[StreamRef, int | None, str | None]] = {}
         for opening, refused in zip(openings, refusals, strict=True):
+            if refused is None:
+                continue
             for target, error in zip(opening.targets, refused, strict=True):
                 if error is None:
                     unique.setdefault(target.key(), (target.stream, target.since, target.epoch))
         read = subscriptions_read(reads=list(unique.values()), limit=limit) if unique else []
     histories = dict(zip(unique, read, strict=True))
     return [
-        [
+        None
+        if refused is None
+        else [
             error if error is not None else dataclasses.replace(histories[target.key()], stream=target.stream)
             for target, error in zip(opening.targets, refused, strict=True)
         ]
         for opening, refused in zip(openings, refusals, strict=True)
     ]
+
+
+def _opening_refusals(opening: Opening) -> list[APIException | None] | None:
+    request = socket_request(scope=opening.scope, user=opening.user, auth=opening.auth)
+    try:
+        return _refusals(request, opening.targets)
+    except DatabaseError:
+        raise
+    except Exception:  # the view's own code failed for this request: the three-step way answers it
+        return None
 
 
 def subscriptions_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:

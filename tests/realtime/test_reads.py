@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from rest_framework.exceptions import NotFound
 
+from api.views import FooViewSet
 from realtime import reads
 from realtime.db import shutdown_pool
 from realtime.events import Event
@@ -213,8 +215,8 @@ async def test_plain_reads_and_snapshot_opens_are_separate_batches(monkeypatch, 
 
 @pytest.mark.postgres
 async def test_snapshot_batches_run_at_once_each_on_its_own_thread(monkeypatch, settings, alice, foo):
-    """With two database threads, two snapshot batches run at the same time: each waits inside for the other."""
-    settings.REALTIME = {"DB_THREADS": 2}
+    """With three database threads, two snapshot batches run at the same time: each waits inside for the other."""
+    settings.REALTIME = {"DB_THREADS": 3}  # two for snapshots, one left for the rest
     monkeypatch.setattr(reads, "BATCH_CHECKS", 1)
     both = threading.Barrier(2, timeout=10)
     real = reads.subscriptions_checked_read
@@ -238,7 +240,7 @@ async def test_snapshot_batches_run_at_once_each_on_its_own_thread(monkeypatch, 
 async def test_beside_a_running_snapshot_only_a_full_batch_starts(monkeypatch, settings, alice, foo):
     """While a snapshot batch runs, one queued socket waits; a second one makes a full batch (``BATCH_CHECKS`` = 2),
     which starts beside the running one. Sockets: 1 in the first snapshot, then 2 together."""
-    settings.REALTIME = {"DB_THREADS": 2}
+    settings.REALTIME = {"DB_THREADS": 3}  # two for snapshots, one left for the rest
     monkeypatch.setattr(reads, "BATCH_CHECKS", 2)
     first_in, second_in, release = threading.Event(), threading.Event(), threading.Event()
     sizes: list[int] = []
@@ -275,3 +277,60 @@ async def test_beside_a_running_snapshot_only_a_full_batch_starts(monkeypatch, s
         await sync_to_async(shutdown_pool)()
     assert sizes == [1, 2]
     assert [[n.seq for n in answer[0].notifications] for answer in answers] == [[2], [2], [2]]
+
+
+@pytest.mark.postgres
+async def test_a_check_that_raises_sends_only_its_socket_the_three_step_way(monkeypatch, alice, bob, foo):
+    """The view raises for bob's request: bob is answered ``None`` (the three-step way answers his error), and
+    alice, in the same snapshot, her history."""
+    real_get_queryset = FooViewSet.get_queryset
+
+    def failing_for_bob(self: FooViewSet) -> Any:
+        if self.request.user == bob:
+            raise ValueError("a filter backend that chokes on bob's query string")
+        return real_get_queryset(self)
+
+    monkeypatch.setattr(FooViewSet, "get_queryset", failing_for_bob)
+    spy = SnapshotSpy(monkeypatch)
+    stream = registry.stream_for(foo)
+    answers = await asyncio.gather(
+        *(
+            open_checked(opening=opening(user, Target(stream, since=1)), limit=100, using="default")
+            for user in (alice, bob)
+        )
+    )
+    assert spy.batches == [2]
+    assert [n.seq for n in answers[0][0].notifications] == [2]
+    assert answers[1] is None
+
+
+async def test_an_unreachable_database_fails_the_sockets_of_the_snapshot_with_its_error(monkeypatch, alice, foo):
+    """An ``OperationalError`` (no connection, a pool timeout) fails each socket of the batch, as for a batch of
+    reads, instead of sending every one of them the three-step way to the same database."""
+
+    def unreachable(**kwargs: Any) -> Any:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(reads, "subscriptions_checked_read", unreachable)
+    stream = registry.stream_for(foo)
+    answers = await asyncio.gather(
+        *(open_checked(opening=opening(alice, Target(stream, since=1)), limit=100, using="default") for _ in "ab"),
+        return_exceptions=True,
+    )
+    assert [type(answer) for answer in answers] == [OperationalError, OperationalError]
+
+
+async def test_a_snapshot_cancelled_before_it_ran_cancels_its_sockets(alice, foo):
+    """A snapshot batch cancelled (the event loop closing) before or while it runs leaves no socket waiting."""
+    shared = reads.SharedReads()
+    waiter = asyncio.ensure_future(
+        shared.open(opening=opening(alice, Target(registry.stream_for(foo), since=1)), limit=100, using="default")
+    )
+    for _ in range(10):
+        if shared.snapshots:
+            break
+        await asyncio.sleep(0)
+    (snapshot,) = shared.snapshots
+    snapshot.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
