@@ -5,7 +5,7 @@ with ``since``; most of them to the same popular streams, from the same
 position. Read one by one, that is two queries per socket (heads, rows) for
 the same rows again and again. ``read_logs`` queues a socket's reads and one
 task per event loop runs them in batches: each batch is one
-``realtime.subscriptions.subscriptions_read`` call (one query for the heads,
+``realtime.subscriptions.subscriptions_shared_read`` call (one query for the heads,
 one for the rows) for the distinct ``(stream, since, epoch)`` of every socket
 queued before it started, and each socket gets the answers for its own
 entries. Answers are what each stream read alone would give.
@@ -35,7 +35,6 @@ reads.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import weakref
@@ -47,12 +46,9 @@ from rest_framework.exceptions import APIException
 
 from realtime.db import db_threads, run_db
 from realtime.log import StreamHistory
-from realtime.streams import StreamRef
-from realtime.subscriptions import Opening, subscriptions_checked_read, subscriptions_read
+from realtime.subscriptions import Opening, Read, subscriptions_checked_read, subscriptions_shared_read
 
 logger = logging.getLogger(__name__)
-
-Read = tuple[StreamRef, int | None, str | None]
 
 #: The most distinct ``(stream, since, epoch)`` one batch reads (one condition each in its rows query).
 BATCH_READS = 200
@@ -171,24 +167,18 @@ class SharedReads:
                 queued.future.cancel()
 
     async def run_batch(self, batch: list[_Queued]) -> None:
-        unique: dict[tuple[str, int | None, str | None], Read] = {}
-        for queued in batch:
-            unique.update(zip(queued.keys(), queued.reads, strict=True))
         try:
-            histories = await run_db(subscriptions_read, reads=list(unique.values()), limit=batch[0].limit)
+            answers = await run_db(
+                subscriptions_shared_read, reads=[queued.reads for queued in batch], limit=batch[0].limit
+            )
         except Exception as exc:  # each socket answers its subscribe with an error, as for its own read
             for queued in batch:
                 if not queued.future.done():
                     queued.future.set_exception(exc)
             return
-        by_key = dict(zip(unique, histories, strict=True))
-        for queued in batch:
+        for queued, answer in zip(batch, answers, strict=True):
             if not queued.future.done():  # a socket that went away meanwhile
-                answers = [
-                    dataclasses.replace(by_key[key], stream=stream)
-                    for key, (stream, _, _) in zip(queued.keys(), queued.reads, strict=True)
-                ]
-                queued.future.set_result(answers)
+                queued.future.set_result(answer)
 
     async def run_checked_batch(self, batch: list[_Queued]) -> None:
         openings = [queued.opening for queued in batch if queued.opening is not None]

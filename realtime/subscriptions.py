@@ -53,6 +53,8 @@ from realtime.snapshots import read_only_snapshot
 from realtime.streams import StreamRef
 
 User = AbstractBaseUser | AnonymousUser
+#: A log read: the stream, and the client's ``since`` and ``epoch``.
+Read = tuple[StreamRef, int | None, str | None]
 
 
 @dataclass
@@ -62,10 +64,6 @@ class Target:
     stream: StreamRef
     since: int | None = None
     epoch: str | None = None
-
-    def key(self) -> tuple[str, int | None, str | None]:
-        """What its log read depends on: targets with equal keys read the same history."""
-        return (self.stream.name, self.since, self.epoch)
 
 
 @dataclass
@@ -140,24 +138,23 @@ def subscriptions_checked_read(
     aborts the transaction, so it is raised for the whole batch."""
     with read_only_snapshot(using=using):
         refusals = [_opening_refusals(opening) for opening in openings]
-        unique: dict[tuple[str, int | None, str | None], tuple[StreamRef, int | None, str | None]] = {}
-        for opening, refused in zip(openings, refusals, strict=True):
-            if refused is None:
-                continue
-            for target, error in zip(opening.targets, refused, strict=True):
-                if error is None:
-                    unique.setdefault(target.key(), (target.stream, target.since, target.epoch))
-        read = subscriptions_read(reads=list(unique.values()), limit=limit) if unique else []
-    histories = dict(zip(unique, read, strict=True))
-    return [
-        None
-        if refused is None
-        else [
-            error if error is not None else dataclasses.replace(histories[target.key()], stream=target.stream)
-            for target, error in zip(opening.targets, refused, strict=True)
+        passed = [
+            []
+            if refused is None
+            else [
+                (t.stream, t.since, t.epoch) for t, error in zip(opening.targets, refused, strict=True) if error is None
+            ]
+            for opening, refused in zip(openings, refusals, strict=True)
         ]
-        for opening, refused in zip(openings, refusals, strict=True)
-    ]
+        histories = subscriptions_shared_read(reads=passed, limit=limit)
+    answers: list[list[StreamHistory | APIException] | None] = []
+    for refused, read in zip(refusals, histories, strict=True):
+        if refused is None:
+            answers.append(None)
+            continue
+        read_in_order = iter(read)
+        answers.append([error if error is not None else next(read_in_order) for error in refused])
+    return answers
 
 
 def _opening_refusals(opening: Opening) -> list[APIException | None] | None:
@@ -170,7 +167,27 @@ def _opening_refusals(opening: Opening) -> list[APIException | None] | None:
         return None
 
 
-def subscriptions_read(*, reads: list[tuple[StreamRef, int | None, str | None]], limit: int) -> list[StreamHistory]:
+def subscriptions_shared_read(*, reads: list[list[Read]], limit: int) -> list[list[StreamHistory]]:
+    """Per socket, the history of each of its ``(stream, since, epoch)``, in order: one ``subscriptions_read`` of
+    the distinct ones for all of them (each answer is what that stream read alone would give)."""
+    unique: dict[tuple[str, int | None, str | None], Read] = {}
+    for socket_reads in reads:
+        for read in socket_reads:
+            unique.setdefault(_read_key(read), read)
+    read_once = subscriptions_read(reads=list(unique.values()), limit=limit) if unique else []
+    by_key = dict(zip(unique, read_once, strict=True))
+    return [
+        [dataclasses.replace(by_key[_read_key(read)], stream=read[0]) for read in socket_reads]
+        for socket_reads in reads
+    ]
+
+
+def _read_key(read: Read) -> tuple[str, int | None, str | None]:
+    stream, since, epoch = read
+    return (stream.name, since, epoch)
+
+
+def subscriptions_read(*, reads: list[Read], limit: int) -> list[StreamHistory]:
     """The log read of ``(stream, since, epoch)`` entries: the heads, and the rows after each ``since``."""
     if len(reads) == 1:
         stream, since, epoch = reads[0]

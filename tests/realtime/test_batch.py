@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from api.models import Foo
 from project.asgi import application
-from realtime import protocol, reads, subscriptions
+from realtime import protocol, subscriptions
 from realtime.frames import events_frames
 from realtime.ids import encode_id
 from realtime.snapshots import snapshot_database
@@ -94,14 +94,13 @@ async def test_sockets_resubscribing_together_share_log_reads(connect, alice, fo
     log reads than sockets (``realtime.reads``)."""
     await rename(foo, "r1", "r2")
     batches: list[int] = []
-    real_read = reads.subscriptions_read
+    real_read = subscriptions.subscriptions_read
 
     def counted(**kwargs):
         batches.append(len(kwargs["reads"]))
         return real_read(**kwargs)
 
-    monkeypatch.setattr(reads, "subscriptions_read", counted)  # a batch of reads after their checks
-    monkeypatch.setattr(subscriptions, "subscriptions_read", counted)  # the read of a batch's snapshot
+    monkeypatch.setattr(subscriptions, "subscriptions_read", counted)  # every shared read, snapshot or not
     sockets = [await connect(alice) for _ in range(8)]
     resubscribe = {"action": "subscribe", "streams": [entry(foo, since=1)]}
     await asyncio.gather(*(ws.send_json_to(resubscribe) for ws in sockets))

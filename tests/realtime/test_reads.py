@@ -12,7 +12,7 @@ from django.db import OperationalError
 from rest_framework.exceptions import NotFound
 
 from api.views import FooViewSet
-from realtime import reads
+from realtime import reads, subscriptions
 from realtime.db import shutdown_pool
 from realtime.events import Event
 from realtime.log import notification_append, stream_read
@@ -43,8 +43,8 @@ class Spy:
         self.batches: list[list[tuple[str, Any, Any]]] = []
         self.entered, self.release = threading.Event(), threading.Event()
         self.hold, self.fail_first = hold, fail_first
-        self.real = reads.subscriptions_read
-        monkeypatch.setattr(reads, "subscriptions_read", self)
+        self.real = subscriptions.subscriptions_read
+        monkeypatch.setattr(subscriptions, "subscriptions_read", self)
 
     def __call__(self, **kwargs: Any) -> Any:
         self.batches.append([(stream.name, since, epoch) for stream, since, epoch in kwargs["reads"]])
